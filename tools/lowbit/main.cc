@@ -1,0 +1,2 @@
+// main.cc: the `lowbit` command (placeholder until the CLI lands).
+int main() { return 0; }
