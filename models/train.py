@@ -47,7 +47,7 @@ SEED = 20240501
 
 # Epochs chosen so the whole script runs in roughly 20-25 minutes on one
 # CPU thread (see the timing printed per epoch).
-EPOCHS = {"lenet": 10, "resnet8": 8, "mobilenet": 8, "mlp": 10}
+EPOCHS = {"lenet": 10, "resnet8": 8, "mobilenet": 7, "mlp": 10}
 ALL_MODELS = ["lenet", "resnet8", "mobilenet", "mlp"]
 
 
@@ -318,21 +318,35 @@ def train_model(name, epochs, x_train, y_train, x_test, y_test, batch=128):
 
 @contextlib.contextmanager
 def keep_batchnorm():
-    """torch 1.13 folds BatchNorm into Conv in eval-mode export through
-    torch._C._jit_pass_onnx_eval_peephole (called from torch.onnx.utils as
-    _C._jit_pass_onnx_eval_peephole). Replace it with a no-op while exporting."""
+    """Export-time patches of two torch 1.13 ONNX passes (torch.onnx.utils
+    calls them as _C.<pass>, i.e. attributes of torch._C):
+
+    * _jit_pass_onnx_eval_peephole folds BatchNorm into Conv in eval-mode
+      export. Replaced with a no-op so BatchNormalization nodes are kept.
+    * _jit_pass_onnx_deduplicate_initializers merges bit-identical
+      initializers and rewires the duplicates through Identity nodes. In the
+      ResNet the biases of the two BNs feeding each residual Add get identical
+      gradients from identical (zero) init, so they stay bit-identical; keep
+      them as separate initializers instead of Identity nodes.
+    """
     import torch.onnx.utils as onnx_utils
     c_mod = onnx_utils._C
-    orig = c_mod._jit_pass_onnx_eval_peephole
+    orig_peephole = c_mod._jit_pass_onnx_eval_peephole
+    orig_dedup = c_mod._jit_pass_onnx_deduplicate_initializers
 
     def no_fold(graph, params_dict):
         return params_dict
 
+    def no_dedup(graph, params_dict, is_train):
+        return params_dict
+
     c_mod._jit_pass_onnx_eval_peephole = no_fold
+    c_mod._jit_pass_onnx_deduplicate_initializers = no_dedup
     try:
         yield
     finally:
-        c_mod._jit_pass_onnx_eval_peephole = orig
+        c_mod._jit_pass_onnx_eval_peephole = orig_peephole
+        c_mod._jit_pass_onnx_deduplicate_initializers = orig_dedup
 
 
 def export_onnx(model, name, path):
@@ -395,6 +409,7 @@ def verify_onnx(name, path):
         assert len(bn.output) == 1, "BatchNormalization in training form"
         for a in bn.attribute:
             assert not (a.name == "training_mode" and a.i == 1)
+    assert "Identity" not in ops, "unexpected Identity nodes"
     relu6 = [n for n in m.graph.node if n.op_type == "Clip"]
     if name == "mobilenet":
         assert relu6, "ReLU6 should export as Clip"

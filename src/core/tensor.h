@@ -45,6 +45,12 @@ class Tensor {
     if (!values.empty()) std::memcpy(t.raw(), values.data(), values.size() * sizeof(T));
     return t;
   }
+  static Tensor from_vector(Shape shape, const std::vector<bool>& values) {  // vector<bool> has no data()
+    Tensor t = zeros(DType::kBool, std::move(shape));
+    LB_CHECK(static_cast<size_t>(t.numel()) == values.size(), "from_vector: size mismatch");
+    for (size_t i = 0; i < values.size(); ++i) static_cast<uint8_t*>(t.raw())[i] = values[i];
+    return t;
+  }
   template <typename T>
   static Tensor scalar(T value) { return from_vector<T>({}, {value}); }
 

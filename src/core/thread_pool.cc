@@ -64,6 +64,11 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
     fn(0, n);
     return;
   }
+  std::unique_lock<std::mutex> busy(call_mu_, std::try_to_lock);
+  if (!busy.owns_lock()) {
+    fn(0, n);
+    return;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   job_ = &fn;
   job_n_ = n;

@@ -3,7 +3,8 @@
 // parallel_for(n, grain, fn) splits [0, n) into contiguous chunks of at least `grain` items,
 // calls fn(begin, end) for each, and returns when all are done. The calling thread takes a
 // share of the work, so a pool of T threads keeps T-1 workers. Calls from inside a worker
-// run serially (no nested parallelism, no deadlock).
+// run serially (no nested parallelism, no deadlock), and so does a call from a second outside
+// thread while the pool is busy with another's.
 #pragma once
 
 #include <condition_variable>
@@ -35,6 +36,7 @@ class ThreadPool {
   void worker_loop();
 
   std::vector<std::thread> workers_;
+  std::mutex call_mu_;  // held by the one outside caller the pool serves at a time
   std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;

@@ -1,0 +1,152 @@
+// cli_test.cc: the `lowbit` command end to end — outputs, JSON, and exit code 2 with a one-line
+// error naming the file for every kind of bad input. No partial output files.
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "data/npy.h"
+
+namespace lowbit {
+namespace {
+
+struct CmdResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string temp_dir() {
+  static std::string dir = [] {
+    char tmpl[] = "/tmp/lowbit_cli_XXXXXX";
+    return std::string(mkdtemp(tmpl));
+  }();
+  return dir;
+}
+
+CmdResult lowbit(const std::string& args) {
+  const std::string out = temp_dir() + "/stdout", err = temp_dir() + "/stderr";
+  const std::string cmd = std::string(LOWBIT_CLI_PATH) + " " + args + " >" + out + " 2>" + err;
+  const int status = std::system(cmd.c_str());
+  CmdResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream o(out), e(err);
+  r.out.assign(std::istreambuf_iterator<char>(o), {});
+  r.err.assign(std::istreambuf_iterator<char>(e), {});
+  return r;
+}
+
+std::string model(const std::string& name) { return std::string(LOWBIT_SOURCE_DIR) + "/models/" + name + ".onnx"; }
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f << bytes;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+// One line on stderr, starting "lowbit: ", naming `what`.
+void expect_bad_input(const CmdResult& r, const std::string& what, const std::string& problem) {
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err.rfind("lowbit: ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(problem), std::string::npos) << r.err;
+}
+
+TEST(Cli, InfoReportsShapesOpsAndMacs) {
+  CmdResult r = lowbit("info " + model("lenet") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["inputs"][0]["shape"][1], 1);
+  EXPECT_EQ(j["inputs"][0]["shape"][2], 28);
+  EXPECT_TRUE(j["inputs"][0]["shape"][0].is_string());  // the dynamic batch
+  EXPECT_GT(j["op_counts"]["Conv"].get<int>(), 0);
+  EXPECT_GT(j["op_counts"]["BatchNormalization"].get<int>(), 0);
+  EXPECT_GT(j["macs_per_sample"].get<int64_t>(), 0);
+  EXPECT_TRUE(j["unsupported"].empty());
+}
+
+TEST(Cli, InfoCpu) {
+  CmdResult r = lowbit("info --cpu --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j.contains("features"));
+}
+
+TEST(Cli, EvalJsonHasTop1NAndSpeed) {
+  CmdResult r = lowbit("eval " + model("mlp") + " --data fashion-mnist --limit 500 --batch 50 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["n"], 500);
+  EXPECT_GT(j["top1"].get<double>(), 0.7);
+  EXPECT_LE(j["top1"].get<double>(), 1.0);
+  EXPECT_GT(j["images_per_s"].get<double>(), 0.0);
+}
+
+TEST(Cli, RunWritesOutputAndMatchesEval) {
+  // Ten real test images through `run`, compared with the argmax `run` prints.
+  Tensor x = Tensor::zeros(DType::kF32, {3, 1, 28, 28});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>((i * 37) % 255) / 255.0f;
+  const std::string in = temp_dir() + "/x.npy", out = temp_dir() + "/y.npy";
+  ASSERT_TRUE(data::write_npy(x, in).is_ok());
+  CmdResult r = lowbit("run " + model("lenet") + " --input " + in + " -o " + out + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Result<Tensor> y = data::read_npy(out);
+  ASSERT_TRUE(y.is_ok()) << y.status().message();
+  EXPECT_EQ(y->shape(), (Shape{3, 10}));
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  for (int64_t row = 0; row < 3; ++row) {
+    const float* p = y->data<float>() + row * 10;
+    int64_t best = std::max_element(p, p + 10) - p;
+    EXPECT_EQ(j["outputs"][0]["argmax"][static_cast<size_t>(row)].get<int64_t>(), best);
+  }
+}
+
+TEST(Cli, MissingModelFile) {
+  expect_bad_input(lowbit("info /nonexistent/m.onnx"), "/nonexistent/m.onnx", "");
+  expect_bad_input(lowbit("eval /nonexistent/m.onnx --data fashion-mnist"), "/nonexistent/m.onnx", "");
+}
+
+TEST(Cli, TruncatedAndNonProtobufModels) {
+  const std::string bytes = read_file(model("lenet"));
+  ASSERT_GT(bytes.size(), 1000u);
+  const std::string trunc = temp_dir() + "/truncated.onnx";
+  write_file(trunc, bytes.substr(0, bytes.size() / 2));
+  expect_bad_input(lowbit("info " + trunc), trunc, "");
+  expect_bad_input(lowbit("eval " + trunc + " --data fashion-mnist"), trunc, "");
+  const std::string text = temp_dir() + "/text.onnx";
+  write_file(text, "this is not a model at all\n");
+  expect_bad_input(lowbit("run " + text + " --input x.npy"), text, "");
+}
+
+TEST(Cli, WrongInputShapeAtRunTime) {
+  Tensor x = Tensor::zeros(DType::kF32, {2, 3, 28});
+  const std::string in = temp_dir() + "/bad_shape.npy", out = temp_dir() + "/never.npy";
+  ASSERT_TRUE(data::write_npy(x, in).is_ok());
+  expect_bad_input(lowbit("run " + model("lenet") + " --input " + in + " -o " + out), in, "shape");
+  EXPECT_FALSE(exists(out)) << "no output file on failure";
+}
+
+TEST(Cli, MissingDatasetAndBadOptions) {
+  expect_bad_input(lowbit("eval " + model("lenet") + " --data /nonexistent/x.npy"), "/nonexistent/x.npy", "");
+  CmdResult r = lowbit("eval " + model("lenet") + " --batch 0");
+  EXPECT_EQ(r.exit_code, 2);
+  r = lowbit("frobnicate");
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace lowbit

@@ -1,0 +1,99 @@
+// cmd_run.cc: `lowbit run MODEL --input x.npy [-o y.npy]` — one forward pass on given inputs.
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "data/npy.h"
+#include "exec/model.h"
+#include "exec/session.h"
+
+namespace lowbit::cli {
+namespace {
+
+struct RunOptions {
+  std::string model, output;
+  std::vector<std::string> inputs;
+  bool json = false;
+};
+
+int run_run(const RunOptions& o) {
+  Result<ir::Graph> graph = exec::load_model(o.model);
+  if (!graph.is_ok()) return report_error(graph.status());
+  Result<exec::Session> session = exec::Session::create(std::move(graph).value());
+  if (!session.is_ok()) return report_error(session.status().with_context(o.model));
+  const ir::Graph& g = session->graph();
+  if (o.inputs.size() != g.inputs.size())
+    return report_error(Status::errorf("{}: the model takes {} input(s), {} --input given", o.model, g.inputs.size(),
+                                       o.inputs.size()));
+  std::vector<Tensor> xs;
+  for (size_t i = 0; i < o.inputs.size(); ++i) {
+    Result<Tensor> x = data::read_npy(o.inputs[i]);
+    if (!x.is_ok()) return report_error(x.status());
+    const Status fits = exec::check_input(g, g.inputs[i], *x);
+    if (!fits.is_ok()) return report_error(fits.with_context(o.model).with_context(o.inputs[i]));
+    xs.push_back(std::move(x).value());
+  }
+  Result<std::vector<Tensor>> ys = session->run(xs);
+  if (!ys.is_ok()) return report_error(ys.status().with_context(o.model));
+  if (!o.output.empty()) {
+    const Status w = data::write_npy((*ys)[0], o.output);
+    if (!w.is_ok()) return report_error(w);
+  }
+
+  nlohmann::json outs = nlohmann::json::array();
+  for (size_t k = 0; k < ys->size(); ++k) {
+    const Tensor& y = (*ys)[k];
+    nlohmann::json j{{"name", g.value(g.outputs[k]).name}, {"dtype", dtype_name(y.dtype())}, {"shape", y.shape()}};
+    if (y.dtype() == DType::kF32 && y.rank() == 2) {
+      std::vector<int64_t> am;
+      for (int64_t r = 0; r < y.dim(0); ++r) {
+        const float* p = y.data<float>() + r * y.dim(1);
+        int64_t best = 0;
+        for (int64_t c = 1; c < y.dim(1); ++c)
+          if (p[c] > p[best]) best = c;
+        am.push_back(best);
+      }
+      j["argmax"] = am;
+    }
+    outs.push_back(j);
+  }
+  if (o.json) {
+    std::printf("%s\n", nlohmann::json{{"model", o.model}, {"outputs", outs}}.dump(2).c_str());
+    return kExitOk;
+  }
+  for (const auto& j : outs) {
+    std::printf("%s: %s %s", j["name"].get<std::string>().c_str(), j["dtype"].get<std::string>().c_str(),
+                shape_str(j["shape"].get<Shape>()).c_str());
+    if (j.contains("argmax")) {
+      std::printf("  argmax per row:");
+      size_t shown = 0;
+      for (const auto& a : j["argmax"]) {
+        if (++shown > 32) {
+          std::printf(" ...");
+          break;
+        }
+        std::printf(" %lld", static_cast<long long>(a.get<int64_t>()));
+      }
+    }
+    std::printf("\n");
+  }
+  if (!o.output.empty()) std::printf("wrote %s\n", o.output.c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, std::function<int()>* action) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand("run", "Run a model once on inputs from .npy files");
+  cmd->add_option("model", o->model, "ONNX model file")->required();
+  cmd->add_option("--input,-i", o->inputs, "Input .npy, one per model input in order")->required();
+  cmd->add_option("--output,-o", o->output, "Write the first output to this .npy");
+  cmd->add_flag("--json", o->json, "Machine-readable output");
+  cmd->callback([o, action] { *action = [o] { return run_run(*o); }; });
+}
+
+}  // namespace lowbit::cli
