@@ -3,7 +3,8 @@
 // each input (or output) owns a contiguous byte range of every outer row.
 //
 // Split's sizes are the `split` attribute before opset 13 and the optional input 1 from 13;
-// without them the axis is cut into equal parts, one per output.
+// without them the axis is cut into equal parts, one per output (opset 18: the last part may be
+// smaller; its num_outputs attribute always equals the node's output count, so it is not read).
 #include <cstring>
 #include <numeric>
 
@@ -143,8 +144,9 @@ Result<SplitSizes> split_sizes(const ir::Attributes& attrs, int64_t opset, const
   return s;
 }
 
-// The sizes of the parts for a dim of `dim` (< 0 unknown) into `n` outputs.
-Result<std::vector<int64_t>> split_parts(const SplitSizes& s, int64_t dim, size_t n) {
+// The sizes of the parts for a dim of `dim` (< 0 unknown) into `n` outputs. Without sizes the
+// parts are equal; from opset 18 an uneven dim gives ceil(dim / n) per part and a smaller last one.
+Result<std::vector<int64_t>> split_parts(const SplitSizes& s, int64_t dim, size_t n, int64_t opset) {
   if (n == 0) return Status::error("Split has no outputs");
   if (s.given && !s.known) return std::vector<int64_t>(n, -1);
   if (s.given) {
@@ -160,9 +162,14 @@ Result<std::vector<int64_t>> split_parts(const SplitSizes& s, int64_t dim, size_
     return s.values;
   }
   if (dim < 0) return std::vector<int64_t>(n, -1);
-  if (dim % static_cast<int64_t>(n) != 0)
+  const int64_t parts = static_cast<int64_t>(n);
+  if (dim % parts == 0) return std::vector<int64_t>(n, dim / parts);
+  const int64_t chunk = (dim + parts - 1) / parts, last = dim - chunk * (parts - 1);
+  if (opset < 18 || last <= 0)
     return Status::errorf("Split cannot cut an axis of {} into {} equal parts", dim, n);
-  return std::vector<int64_t>(n, dim / static_cast<int64_t>(n));
+  std::vector<int64_t> v(n, chunk);
+  v.back() = last;
+  return v;
 }
 
 Status split_infer(InferCtx& c) {
@@ -175,7 +182,8 @@ Status split_infer(InferCtx& c) {
     return Status::ok();
   }
   LB_ASSIGN_OR_RETURN(const int64_t axis, normalize_axis(axis_attr, static_cast<int64_t>(x.shape->size()), "Split axis"));
-  LB_ASSIGN_OR_RETURN(std::vector<int64_t> parts, split_parts(sizes, (*x.shape)[static_cast<size_t>(axis)], c.outputs.size()));
+  LB_ASSIGN_OR_RETURN(std::vector<int64_t> parts,
+                      split_parts(sizes, (*x.shape)[static_cast<size_t>(axis)], c.outputs.size(), c.opset));
   for (size_t i = 0; i < c.outputs.size(); ++i) {
     Shape s = *x.shape;
     s[static_cast<size_t>(axis)] = parts[i];
@@ -192,7 +200,7 @@ Status split_forward(RunCtx& c) {
   LB_ASSIGN_OR_RETURN(SplitSizes sizes,
                       split_sizes(c.attrs(), c.opset, c.has_input(1) ? &c.in(1) : nullptr, c.has_input(1)));
   const size_t a = static_cast<size_t>(axis);
-  LB_ASSIGN_OR_RETURN(std::vector<int64_t> parts, split_parts(sizes, x.shape()[a], c.outputs.size()));
+  LB_ASSIGN_OR_RETURN(std::vector<int64_t> parts, split_parts(sizes, x.shape()[a], c.outputs.size(), c.opset));
   const int64_t outer = dims_product(x.shape(), 0, a);
   const int64_t inner_bytes = dims_product(x.shape(), a + 1, x.shape().size()) * static_cast<int64_t>(dtype_size(x.dtype()));
   const int64_t row_bytes = x.shape()[a] * inner_bytes;

@@ -1,9 +1,10 @@
 // identity.cc: Identity and inference-mode Dropout, which pass their input through unchanged.
 //
-// Identity's output shares the input's storage. Dropout is run as at inference: the output is
-// the input whatever ratio is given, and training_mode is not honoured (no random masks: a
-// forward is a pure function, and an exported training graph is run in eval mode). The optional
-// mask output is all true — bool from opset 10, the input's dtype (ones) before, as the spec says.
+// Identity's output shares the input's storage. Dropout runs at inference: the output is the
+// input whatever the ratio, and the optional mask output is all true — bool from opset 10, the
+// input's dtype (ones) before, as the spec says. training_mode = true (opset 12+) asks for random
+// masks, which a pure forward cannot give: it is an error unless the ratio is 0 (then training
+// mode is the identity too).
 #include <algorithm>
 
 #include "ops/op.h"
@@ -48,8 +49,24 @@ Status dropout_forward(RunCtx& c) {
   if (c.opset < 12) {
     LB_ASSIGN_OR_RETURN(const float ratio, c.attrs().get_float("ratio", 0.5f));
     (void)ratio;  // read only to reject a malformed attribute
-  } else if (c.has_input(1) && c.in(1).numel() != 1) {
-    return Status::errorf("Dropout ratio must be a scalar, got shape {}", shape_str(c.in(1).shape()));
+  } else {
+    float ratio = 0.5f;
+    if (c.has_input(1)) {
+      const Tensor& r = c.in(1);
+      if (r.dtype() != DType::kF32 || r.numel() != 1)
+        return Status::errorf("Dropout ratio must be an f32 scalar, got {} of shape {}", dtype_name(r.dtype()),
+                              shape_str(r.shape()));
+      ratio = r.data<float>()[0];
+    }
+    if (c.has_input(2)) {
+      const Tensor& t = c.in(2);
+      if (t.dtype() != DType::kBool || t.numel() != 1)
+        return Status::errorf("Dropout training_mode must be a bool scalar, got {} of shape {}",
+                              dtype_name(t.dtype()), shape_str(t.shape()));
+      if (static_cast<const uint8_t*>(t.raw())[0] != 0 && ratio != 0.f)
+        return Status::errorf("Dropout with training_mode = true and ratio {} needs random masks, which lowbit "
+                              "does not implement (export the model in eval mode)", ratio);
+    }
   }
   c.outputs[0] = x;
   if (wants_output(c.node, 1) && c.outputs.size() > 1) {

@@ -119,6 +119,12 @@ TEST(TensorOpsDropout, InferenceIsIdentity) {
   EXPECT_EQ(values<float>(old[1]), std::vector<float>(12, 1.f));
   EXPECT_EQ(values<float>(run1("Dropout", {x}, {}, 11)), values<float>(x));
   EXPECT_NE(run_error("Dropout", {i64_list({1})}).find("i64"), std::string::npos);
+  // training_mode = true needs random masks (an error) unless the ratio is 0.
+  EXPECT_NE(run_error("Dropout", {x, Tensor::scalar(0.5f), bools({}, {true})}).find("training_mode"),
+            std::string::npos);
+  EXPECT_NE(run_error("Dropout", {x, Tensor(), bools({}, {true})}).find("training_mode"), std::string::npos);
+  EXPECT_EQ(values<float>(run1("Dropout", {x, Tensor::scalar(0.f), bools({}, {true})})), values<float>(x));
+  EXPECT_EQ(values<float>(run1("Dropout", {x, Tensor::scalar(0.5f), bools({}, {false})})), values<float>(x));
 }
 
 }  // namespace

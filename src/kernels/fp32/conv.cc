@@ -1,5 +1,5 @@
-// conv.cc: the Conv driver — depthwise, 1×1-as-GEMM and im2col + GEMM paths, and how they
-// are spread over threads.
+// conv.cc: the Conv and ConvTranspose drivers — which path (depthwise.cc for depthwise convs,
+// 1×1-as-GEMM, im2col + GEMM; GEMM + col2im for the transpose) and how work spreads over threads.
 //
 // Work is a list of independent items (image, group, block of output positions), each one
 // GEMM  y[Mg × nb] = w_g[Mg × K] · col[K × nb]  with K = Cg·kernel_size and col either the
