@@ -29,7 +29,7 @@ class ThreadPool {
   // The process-wide pool; its size comes from set_default_threads(), else LOWBIT_THREADS,
   // else the number of hardware threads.
   static ThreadPool& global();
-  // Resizes the global pool (and OpenBLAS's thread count, through the kernels layer's hook).
+  // Resizes the global pool (OpenBLAS itself always runs single-threaded: kernels/fp32/sgemm.h).
   static void set_default_threads(int num_threads);
 
  private:
