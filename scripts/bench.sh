@@ -14,7 +14,7 @@ coretype=""
 if grep -q "AVX-512F" <<<"$features" && grep -q "AVX-512VL" <<<"$features"; then coretype=SkylakeX
 elif grep -q "AVX2" <<<"$features"; then coretype=Haswell
 fi
-run() { env -u OPENBLAS_L2_SIZE ${coretype:+OPENBLAS_CORETYPE=$coretype} "$@"; }
+run() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ${coretype:+OPENBLAS_CORETYPE=$coretype} "$@"; }
 echo "== CPU (OpenBLAS core type for benchmarks: ${coretype:-auto})"
 echo "$features"
 echo "== FP32 kernels"
