@@ -170,19 +170,5 @@ Result<std::vector<uint8_t>> read_up_to(InputFile& file, uint64_t n) {
   return buf;
 }
 
-Status write_file_atomic(const std::string& path, const std::function<Status(std::FILE*)>& write) {
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp = fmt::format("{}.tmp.{}.{}", path, static_cast<long>(getpid()), counter++);
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return Status::errorf("{}: cannot create temporary file {}: {}", path, tmp, errno_text());
-  Status st = write(f);
-  if (st.is_ok() && std::fflush(f) != 0) st = Status::errorf("{}: write failed: {}", path, errno_text());
-  if (st.is_ok() && std::ferror(f)) st = Status::errorf("{}: write failed", path);
-  if (std::fclose(f) != 0 && st.is_ok()) st = Status::errorf("{}: write failed: {}", path, errno_text());
-  if (st.is_ok() && std::rename(tmp.c_str(), path.c_str()) != 0)
-    st = Status::errorf("{}: cannot rename {} into place: {}", path, tmp, errno_text());
-  if (!st.is_ok()) std::remove(tmp.c_str());
-  return st;
-}
 
 }  // namespace lowbit::data

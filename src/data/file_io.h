@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/file_util.h"
 #include "core/status.h"
 
 namespace lowbit::data {
@@ -57,8 +58,5 @@ class InputFile {
 // Reads up to n bytes (fewer at the end of data) into a buffer that grows with the data read.
 Result<std::vector<uint8_t>> read_up_to(InputFile& file, uint64_t n);
 
-// Runs `write` on a temporary file beside `path` and renames it into place; on any failure the
-// temporary is removed and `path` is left as it was (no partial output files).
-Status write_file_atomic(const std::string& path, const std::function<Status(std::FILE*)>& write);
 
 }  // namespace lowbit::data

@@ -336,14 +336,9 @@ Status write_npy(const Tensor& tensor, const std::string& path) {
     pre += static_cast<char>((len >> 16) & 0xff);
     pre += static_cast<char>((len >> 24) & 0xff);
   }
-  return write_file_atomic(path, [&](std::FILE* f) -> Status {
-    if (std::fwrite(pre.data(), 1, pre.size(), f) != pre.size() ||
-        std::fwrite(header.data(), 1, header.size(), f) != header.size())
-      return Status::errorf("{}: write failed", path);
-    if (tensor.nbytes() && std::fwrite(tensor.raw(), 1, tensor.nbytes(), f) != tensor.nbytes())
-      return Status::errorf("{}: write failed", path);
-    return Status::ok();
-  });
+  std::string bytes = pre + header;
+  bytes.append(static_cast<const char*>(tensor.raw()), tensor.nbytes());
+  return write_file_atomic(path, bytes);
 }
 
 }  // namespace lowbit::data

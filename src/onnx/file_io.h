@@ -1,4 +1,4 @@
-// file_io.h: whole-file reads with a size cap, and atomic writes (temporary file + rename).
+// file_io.h: whole-file reads with a size cap (atomic writes are core/file_util.h).
 //
 // Internal to src/onnx. Every error message starts with the path: "<path>: <problem>".
 #pragma once
@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/file_util.h"
 #include "core/status.h"
 
 namespace lowbit::onnx {
@@ -20,9 +21,5 @@ Result<std::string> read_file_capped(const std::string& path, uint64_t max_bytes
 
 // The folder holding `path` ("." for a bare file name): where its external data lives.
 std::string folder_of(const std::string& path);
-
-// Writes `bytes` to a temporary file next to `path`, then renames it over `path`, so readers
-// see either the old file or the complete new one, never a partial output.
-Status write_file_atomic(const std::string& path, std::string_view bytes);
 
 }  // namespace lowbit::onnx

@@ -6,6 +6,7 @@
 // without them the axis is cut into equal parts, one per output (opset 18: the last part may be
 // smaller; its num_outputs attribute always equals the node's output count, so it is not read).
 #include <cstring>
+#include <limits>
 #include <numeric>
 
 #include "ops/axes.h"
@@ -155,6 +156,8 @@ Result<std::vector<int64_t>> split_parts(const SplitSizes& s, int64_t dim, size_
     int64_t sum = 0;
     for (int64_t v : s.values) {
       if (v < 0) return Status::errorf("Split sizes {} include a negative size", shape_str(s.values));
+      if (v > std::numeric_limits<int64_t>::max() - sum)
+        return Status::errorf("Split sizes {} overflow", shape_str(s.values));
       sum += v;
     }
     if (dim >= 0 && sum != dim)

@@ -50,6 +50,13 @@ Status expand_forward(RunCtx& c) {
   return Status::ok();
 }
 
+// dim · reps, or an error when it overflows (a zero elsewhere would hide it from checked_numel).
+Result<int64_t> tiled_dim(int64_t d, int64_t reps) {
+  if (d > 0 && reps > std::numeric_limits<int64_t>::max() / d)
+    return Status::errorf("Tile output dim {}·{} overflows", d, reps);
+  return d * reps;
+}
+
 Status tile_infer(InferCtx& c) {
   LB_TRY(require_inputs(c, 2));
   const TensorInfo& x = c.inputs[0];
@@ -63,9 +70,11 @@ Status tile_infer(InferCtx& c) {
       Shape s(rank);
       for (size_t i = 0; i < rank; ++i) {
         const int64_t d = (*x.shape)[i];
-        if (d > 0 && reps[i] > std::numeric_limits<int64_t>::max() / d)
-          return Status::errorf("Tile output dim {}·{} overflows", d, reps[i]);
-        s[i] = d < 0 ? -1 : d * reps[i];
+        if (d < 0) {
+          s[i] = -1;
+        } else {
+          LB_ASSIGN_OR_RETURN(s[i], tiled_dim(d, reps[i]));
+        }
       }
       shape = std::move(s);
     } else {
@@ -91,8 +100,9 @@ Status tile_forward(RunCtx& c) {
     view.push_back(x.shape()[i]);
     strides.push_back(in_strides[i]);
   }
-  LB_TRY(checked_numel(view).status());  // the product of all reps and dims must fit int64
-  for (size_t i = 0; i < rank; ++i) out[i] = x.shape()[i] * reps[i];
+  for (size_t i = 0; i < rank; ++i) {
+    LB_ASSIGN_OR_RETURN(out[i], tiled_dim(x.shape()[i], reps[i]));
+  }
   LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make(x.dtype(), std::move(out)));
   strided_copy(y.raw(), x.raw(), x.dtype(), view, strides, 0, c.pool);
   c.outputs[0] = std::move(y);

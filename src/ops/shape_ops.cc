@@ -16,9 +16,7 @@ namespace lowbit::ops {
 namespace {
 
 // [start, end) of the dims Shape reports for a tensor of rank `rank`.
-Result<std::pair<int64_t, int64_t>> shape_range(const InferCtx* ic, const RunCtx* rc, int64_t rank) {
-  const ir::Attributes& attrs = ic ? ic->attrs() : rc->attrs();
-  const int64_t opset = ic ? ic->opset : rc->opset;
+Result<std::pair<int64_t, int64_t>> shape_range(const ir::Attributes& attrs, int64_t opset, int64_t rank) {
   int64_t start = 0, end = rank;
   if (opset >= 15) {
     LB_ASSIGN_OR_RETURN(start, attrs.get_int("start", 0));
@@ -36,7 +34,7 @@ Status shape_infer(InferCtx& c) {
   const TensorInfo& x = c.inputs[0];
   std::optional<Shape> shape = Shape{-1};
   if (x.shape) {
-    LB_ASSIGN_OR_RETURN(auto r, shape_range(&c, nullptr, static_cast<int64_t>(x.shape->size())));
+    LB_ASSIGN_OR_RETURN(auto r, shape_range(c.attrs(), c.opset, static_cast<int64_t>(x.shape->size())));
     shape = Shape{r.second - r.first};
   }
   set_output(c, 0, DType::kI64, std::move(shape));
@@ -46,7 +44,7 @@ Status shape_infer(InferCtx& c) {
 Status shape_forward(RunCtx& c) {
   LB_TRY(require_inputs(c, 1));
   const Tensor& x = c.in(0);
-  LB_ASSIGN_OR_RETURN(auto r, shape_range(nullptr, &c, x.rank()));
+  LB_ASSIGN_OR_RETURN(auto r, shape_range(c.attrs(), c.opset, x.rank()));
   std::vector<int64_t> dims(x.shape().begin() + r.first, x.shape().begin() + r.second);
   c.outputs[0] = Tensor::from_vector<int64_t>({static_cast<int64_t>(dims.size())}, dims);
   return Status::ok();

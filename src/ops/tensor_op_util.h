@@ -92,19 +92,15 @@ inline void set_output(InferCtx& c, size_t i, std::optional<DType> dtype, std::o
 // A shape of `rank` unknown dims.
 inline Shape unknown_dims(int64_t rank) { return Shape(static_cast<size_t>(rank), -1); }
 
-// out[i] = f(in[i]) for i in [0, n), split across the pool.
-// Pointers are captured by value: stores through a byte-typed `out` could otherwise alias the
-// captured pointer variables, forcing reloads that stop vectorization.
+// out[i] = f(in[i]) for i in [0, n), split across the pool. Pointers are captured by value:
+// stores through a byte-typed `out` could otherwise alias captured pointer variables, forcing
+// reloads that stop vectorization. `in` may equal `out` (an in-place map).
 template <typename T, typename U, typename F>
 void parallel_map(const T* in, U* out, int64_t n, ThreadPool& pool, F f) {
   pool.parallel_for(n, kElementwiseGrain, [in, out, f](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) out[i] = f(in[i]);
   });
 }
-
-}  // namespace lowbit::ops
-
-namespace lowbit::ops {
 
 // Float → integer T the way numpy's astype does it for in-range values (truncation toward
 // zero), made total for untrusted data: NaN gives 0 and out-of-range values saturate.

@@ -48,9 +48,9 @@ TEST(Status, ContextAndResult) {
 TEST(CpuFeatures, ImpliedFeaturesAreConsistent) {
   const CpuFeatures& f = cpu_features();
   // AVX-512 extensions never appear without the foundation; AVX2 implies AVX.
-  if (f.avx512vnni || f.avx512bw || f.avx512vl) EXPECT_TRUE(f.avx512f);
-  if (f.avx2) EXPECT_TRUE(f.avx);
-  if (f.avx512f) EXPECT_TRUE(f.os_avx512);
+  EXPECT_TRUE(!(f.avx512vnni || f.avx512bw || f.avx512vl) || f.avx512f);
+  EXPECT_TRUE(!f.avx2 || f.avx);
+  EXPECT_TRUE(!f.avx512f || f.os_avx512);
   EXPECT_FALSE(f.vendor.empty());
 }
 
