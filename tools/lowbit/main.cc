@@ -8,9 +8,11 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "kernels/fp32/blas_env.h"
 
 int main(int argc, char** argv) {
   using namespace lowbit::cli;
+  lowbit::kernels::reexec_with_openblas_coretype(argv);
   CLI::App app{"lowbit: quantize ONNX models, measure what it costs, run them as integer code"};
   app.require_subcommand(1);
   app.fallthrough();
