@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "data/fashion_mnist.h"
 #include "data/npy.h"
 
 namespace lowbit {
@@ -113,6 +114,29 @@ TEST(Cli, RunWritesOutputAndMatchesEval) {
     int64_t best = std::max_element(p, p + 10) - p;
     EXPECT_EQ(j["outputs"][0]["argmax"][static_cast<size_t>(row)].get<int64_t>(), best);
   }
+}
+
+TEST(Cli, EvalOnNpyMatchesEvalOnFashionMnist) {
+  // The first 300 test images, normalized as the model's metadata says, saved as .npy with labels.
+  data::Normalize norm;
+  norm.mean = {0.2860f};
+  norm.std_ = {0.3530f};
+  Result<std::unique_ptr<data::Dataset>> ds = data::open_fashion_mnist("test", norm);
+  ASSERT_TRUE(ds.is_ok()) << ds.status().message();
+  data::Batch b;
+  ASSERT_TRUE((*ds)->read(0, 300, &b).is_ok());
+  const std::string x = temp_dir() + "/fm300_x.npy", y = temp_dir() + "/fm300_y.npy";
+  ASSERT_TRUE(data::write_npy(b.x, x).is_ok());
+  ASSERT_TRUE(data::write_npy(Tensor::from_vector<int64_t>({300}, b.labels), y).is_ok());
+  CmdResult npy = lowbit("eval " + model("lenet") + " --data " + x + " --labels " + y + " --json");
+  CmdResult builtin = lowbit("eval " + model("lenet") + " --data fashion-mnist --limit 300 --json");
+  ASSERT_EQ(npy.exit_code, 0) << npy.err;
+  ASSERT_EQ(builtin.exit_code, 0) << builtin.err;
+  EXPECT_EQ(nlohmann::json::parse(npy.out)["correct"], nlohmann::json::parse(builtin.out)["correct"]);
+  EXPECT_EQ(nlohmann::json::parse(npy.out)["n"], 300);
+  // Labels of the wrong length are bad input naming the file.
+  ASSERT_TRUE(data::write_npy(Tensor::from_vector<int64_t>({2}, {1, 2}), y).is_ok());
+  expect_bad_input(lowbit("eval " + model("lenet") + " --data " + x + " --labels " + y), y, "");
 }
 
 TEST(Cli, MissingModelFile) {

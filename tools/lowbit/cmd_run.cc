@@ -9,6 +9,7 @@
 #include "data/npy.h"
 #include "exec/model.h"
 #include "exec/session.h"
+#include "onnx/tensor_pb.h"
 
 namespace lowbit::cli {
 namespace {
@@ -18,6 +19,19 @@ struct RunOptions {
   std::vector<std::string> inputs;
   bool json = false;
 };
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Inputs and outputs are .npy, or ONNX TensorProto .pb (the format of ONNX's test data).
+Result<Tensor> read_tensor_file(const std::string& path) {
+  return ends_with(path, ".pb") ? onnx::read_tensor_pb(path) : data::read_npy(path);
+}
+
+Status write_tensor_file(const Tensor& t, const std::string& name, const std::string& path) {
+  return ends_with(path, ".pb") ? onnx::write_tensor_pb(t, name, path) : data::write_npy(t, path);
+}
 
 int run_run(const RunOptions& o) {
   Result<ir::Graph> graph = exec::load_model(o.model);
@@ -30,7 +44,7 @@ int run_run(const RunOptions& o) {
                                        o.inputs.size()));
   std::vector<Tensor> xs;
   for (size_t i = 0; i < o.inputs.size(); ++i) {
-    Result<Tensor> x = data::read_npy(o.inputs[i]);
+    Result<Tensor> x = read_tensor_file(o.inputs[i]);
     if (!x.is_ok()) return report_error(x.status());
     const Status fits = exec::check_input(g, g.inputs[i], *x);
     if (!fits.is_ok()) return report_error(fits.with_context(o.model).with_context(o.inputs[i]));
@@ -39,7 +53,7 @@ int run_run(const RunOptions& o) {
   Result<std::vector<Tensor>> ys = session->run(xs);
   if (!ys.is_ok()) return report_error(ys.status().with_context(o.model));
   if (!o.output.empty()) {
-    const Status w = data::write_npy((*ys)[0], o.output);
+    const Status w = write_tensor_file((*ys)[0], g.value(g.outputs[0]).name, o.output);
     if (!w.is_ok()) return report_error(w);
   }
 
@@ -90,8 +104,8 @@ void add_run_command(CLI::App& app, std::function<int()>* action) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Run a model once on inputs from .npy files");
   cmd->add_option("model", o->model, "ONNX model file")->required();
-  cmd->add_option("--input,-i", o->inputs, "Input .npy, one per model input in order")->required();
-  cmd->add_option("--output,-o", o->output, "Write the first output to this .npy");
+  cmd->add_option("--input,-i", o->inputs, "Input .npy (or ONNX TensorProto .pb), one per model input in order")->required();
+  cmd->add_option("--output,-o", o->output, "Write the first output to this .npy (or .pb)");
   cmd->add_flag("--json", o->json, "Machine-readable output");
   cmd->callback([o, action] { *action = [o] { return run_run(*o); }; });
 }
