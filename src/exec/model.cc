@@ -99,6 +99,18 @@ std::optional<Tensor> gather_of_shape(const ir::Graph& g, const ir::Node& gather
 
 }  // namespace
 
+Status check_arity(const ir::Node& node, const ops::OpDef& op) {
+  const int n_in = static_cast<int>(node.inputs.size());
+  if (n_in < op.min_inputs || (op.max_inputs >= 0 && n_in > op.max_inputs))
+    return Status::errorf("node '{}' ({}) has {} inputs, expected {} to {}", node.name, node.op_type, n_in,
+                          op.min_inputs, op.max_inputs < 0 ? std::string("any") : std::to_string(op.max_inputs));
+  // ONNX puts required inputs first; an empty name there leaves the op without one.
+  for (int i = 0; i < op.min_inputs; ++i)
+    if (node.inputs[static_cast<size_t>(i)] == ir::kNoValue)
+      return Status::errorf("node '{}' ({}): required input {} is empty", node.name, node.op_type, i);
+  return Status::ok();
+}
+
 Status check_supported(const ir::Graph& graph) {
   std::map<std::string, std::string> missing;  // "domain:op" -> first node
   for (const ir::Node& n : graph.nodes)
@@ -123,10 +135,7 @@ Status infer_shapes(ir::Graph& g) {
     if (!op) continue;
     ops::InferCtx ctx{node, g.opset, {}, std::vector<ops::TensorInfo>(node.outputs.size())};
     for (int in : node.inputs) ctx.inputs.push_back(info_of(g, in));
-    const int n_in = static_cast<int>(node.inputs.size());
-    if (n_in < op->min_inputs || (op->max_inputs >= 0 && n_in > op->max_inputs))
-      return Status::errorf("node '{}' ({}) has {} inputs, expected {} to {}", node.name, node.op_type, n_in,
-                            op->min_inputs, op->max_inputs < 0 ? std::string("any") : std::to_string(op->max_inputs));
+    LB_TRY(check_arity(node, *op));
     LB_TRY(op->infer(ctx).with_context(fmt::format("node '{}' ({})", node.name, node.op_type)));
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       const int v = node.outputs[o];

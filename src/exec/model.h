@@ -9,12 +9,17 @@
 
 #include "core/status.h"
 #include "ir/graph.h"
+#include "ops/op.h"
 
 namespace lowbit::exec {
 
 // Ok if lowbit implements every node's op; else one error listing every unsupported op type
 // with the name of one node using it: "unsupported ops: If (node 'cond_1'), NonZero (node 'nz')".
 Status check_supported(const ir::Graph& graph);
+
+// Ok if `node` has between op.min_inputs and op.max_inputs inputs and none of the first
+// min_inputs is omitted; else an error naming the node.
+Status check_arity(const ir::Node& node, const ops::OpDef& op);
 
 // Fills dtype and (partial) shape of every value from the ops' shape functions, in node order.
 // Shapes already known (graph inputs, value_info) are kept where inference knows less.

@@ -26,7 +26,10 @@ Result<Session> Session::create(ir::Graph graph) {
   Session s(std::move(graph));
   const ir::Graph& g = s.graph_;
   s.op_of_node_.reserve(g.nodes.size());
-  for (const ir::Node& n : g.nodes) s.op_of_node_.push_back(ops::find_op(n.domain, n.op_type));
+  for (const ir::Node& n : g.nodes) {
+    s.op_of_node_.push_back(ops::find_op(n.domain, n.op_type));
+    LB_TRY(check_arity(n, *s.op_of_node_.back()));
+  }
   s.last_use_.assign(g.values.size(), -1);
   for (size_t n = 0; n < g.nodes.size(); ++n)
     for (int in : g.nodes[n].inputs)

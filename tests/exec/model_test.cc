@@ -98,6 +98,21 @@ TEST(CheckSupported, ListsEveryUnsupportedOpOnce) {
   EXPECT_EQ(s.message(), "unsupported ops: LSTM (node 'lstm'), NonZero (node 'nz1')");
 }
 
+TEST(CheckArity, EmptyRequiredInputIsAnError) {
+  // Found by model_run_fuzz: a Resize whose X input name is "" reached the op's forward.
+  Graph g;
+  const int x = g.add_value("x"), scales = g.add_value("scales"), y = g.add_value("y");
+  g.value(scales).constant = Tensor::from_vector<float>({4}, {1, 1, 2, 2});
+  g.inputs = {x};
+  g.outputs = {y};
+  g.add_node(Node{"up", "Resize", "", {ir::kNoValue, ir::kNoValue, scales}, {y}, {}});
+  ASSERT_TRUE(g.topo_sort().is_ok());
+  Status s = prepare_graph(g);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.message(), "node 'up' (Resize): required input 0 is empty");
+  EXPECT_FALSE(Session::create(g).is_ok());
+}
+
 TEST(Session, RejectsWrongInputsAndCallsHook) {
   Graph g;
   const int x = g.add_value("x"), y = g.add_value("y"), z = g.add_value("z");
