@@ -44,16 +44,9 @@ Result<ConvSetup> setup_conv(const ir::Attributes& a, const Shape& x, const Shap
 }
 
 Status conv_infer(InferCtx& c) {
-  const TensorInfo& X = c.inputs[0];
-  const TensorInfo& W = c.inputs[1];
-  for (const TensorInfo* t : {&X, &W})
-    if (t->dtype && *t->dtype != DType::kF32)
-      return Status::errorf("inputs must be float32, got {}", dtype_name(*t->dtype));
-  c.outputs[0].dtype = DType::kF32;
-  if (!X.shape && !W.shape) return Status::ok();
-  const size_t rank = X.shape ? X.shape->size() : W.shape->size();
-  const Shape x = X.shape ? *X.shape : Shape(rank, -1);
-  const Shape w = W.shape ? *W.shape : Shape(rank, -1);
+  LB_ASSIGN_OR_RETURN(auto xw, conv_infer_inputs(c));
+  if (!xw) return Status::ok();
+  const auto& [x, w] = *xw;
   LB_ASSIGN_OR_RETURN(ConvSetup s, setup_conv(c.attrs(), x, w));
   if (c.has_input(2) && c.inputs[2].shape && s.out[1] >= 0) {
     const Shape& b = *c.inputs[2].shape;

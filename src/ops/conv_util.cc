@@ -159,4 +159,17 @@ std::vector<int64_t> spatial_dims(const Shape& s) {
   return s.size() > 2 ? std::vector<int64_t>(s.begin() + 2, s.end()) : std::vector<int64_t>{};
 }
 
+Result<std::optional<std::pair<Shape, Shape>>> conv_infer_inputs(InferCtx& c) {
+  const TensorInfo& X = c.inputs[0];
+  const TensorInfo& W = c.inputs[1];
+  for (const TensorInfo* t : {&X, &W})
+    if (t->dtype && *t->dtype != DType::kF32)
+      return Status::errorf("inputs must be float32, got {}", dtype_name(*t->dtype));
+  c.outputs[0].dtype = DType::kF32;
+  if (!X.shape && !W.shape) return std::optional<std::pair<Shape, Shape>>();
+  const size_t rank = X.shape ? X.shape->size() : W.shape->size();
+  return std::optional<std::pair<Shape, Shape>>(
+      std::pair<Shape, Shape>(X.shape ? *X.shape : Shape(rank, -1), W.shape ? *W.shape : Shape(rank, -1)));
+}
+
 }  // namespace lowbit::ops

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "core/tensor.h"
 #include "ir/attribute.h"
 #include "kernels/fp32/conv.h"
+#include "ops/op.h"
 
 namespace lowbit::ops {
 
@@ -59,5 +61,10 @@ Status expect_blas_size(int64_t value, std::string_view what);
 
 // Spatial dims of a partial shape (everything after N and C).
 std::vector<int64_t> spatial_dims(const Shape& s);
+
+// The common start of Conv and ConvTranspose shape inference: X and W must be float32 (the
+// output is), and each shape of unknown rank takes the other's rank with unknown dims. Returns
+// {x, w}, or nullopt when neither rank is known.
+Result<std::optional<std::pair<Shape, Shape>>> conv_infer_inputs(InferCtx& c);
 
 }  // namespace lowbit::ops
