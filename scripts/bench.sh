@@ -4,8 +4,8 @@
 # OpenBLAS picks its kernels when it loads. This workplace pins OPENBLAS_CORETYPE=Haswell and
 # OPENBLAS_L2_SIZE for tests and CI; the benchmark drops both in its own commands. Debian 12's
 # OpenBLAS 0.3.21 does not know recent Xeons (family 6, model 207 here) and, left to itself,
-# falls back to its SSE3 "Prescott" kernels (measured: 17 GFLOP/s on a 512³ sgemm, against 52
-# for Haswell and 91 for SkylakeX), so we name the best core type the CPU supports.
+# falls back to its SSE3 "Prescott" kernels (measured single-threaded on a 512³ sgemm: 44 GFLOP/s,
+# against 111 for Haswell and 206 for SkylakeX), so we name the best core type the CPU supports.
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."

@@ -2,8 +2,8 @@
 //
 // OpenBLAS chooses its kernels when the library loads, before main(), from its own CPU table.
 // Debian 12's OpenBLAS 0.3.21 does not know recent Xeons (family 6, model 207 here) and falls
-// back to its SSE3 "Prescott" kernels: 17 GFLOP/s on a 512³ sgemm against 52 for "Haswell"
-// and 91 for "SkylakeX" on the same core. Only OPENBLAS_CORETYPE, set before the library
+// back to its SSE3 "Prescott" kernels: 44 GFLOP/s on a single-threaded 512³ sgemm against 111
+// for "Haswell" and 206 for "SkylakeX" on the same core. Only OPENBLAS_CORETYPE, set before the library
 // loads, overrides that choice, so the `lowbit` command sets it and re-executes itself.
 #pragma once
 
