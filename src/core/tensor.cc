@@ -46,6 +46,12 @@ uint64_t max_tensor_bytes() {
 }
 
 Result<Tensor> Tensor::make(DType dtype, Shape shape) {
+  LB_ASSIGN_OR_RETURN(Tensor t, make_uninit(dtype, std::move(shape)));
+  std::memset(t.raw(), 0, t.nbytes());
+  return t;
+}
+
+Result<Tensor> Tensor::make_uninit(DType dtype, Shape shape) {
   LB_ASSIGN_OR_RETURN(int64_t n, checked_numel(shape));
   const uint64_t elem = dtype_size(dtype);
   if (static_cast<uint64_t>(n) > max_tensor_bytes() / elem)
@@ -55,7 +61,13 @@ Result<Tensor> Tensor::make(DType dtype, Shape shape) {
   const size_t bytes = (static_cast<size_t>(n) * elem + kAlignment) / kAlignment * kAlignment;
   void* p = ::operator new(bytes, std::align_val_t{kAlignment}, std::nothrow);
   if (!p) return Status::errorf("out of memory allocating {} bytes for a tensor of shape {}", bytes, shape_str(shape));
-  std::memset(p, 0, bytes);
+  // The padding past the last element is zeroed so over-reading vector kernels see defined bytes.
+  const size_t used = static_cast<size_t>(n) * elem;
+  std::memset(static_cast<uint8_t*>(p) + used, 0, bytes - used);
+  // Tests set LOWBIT_POISON_UNINIT so an element a kernel forgot to write reads as NaN (0xff...)
+  // instead of whatever the allocator happened to return.
+  static const bool poison = std::getenv("LOWBIT_POISON_UNINIT") != nullptr;
+  if (poison) std::memset(p, 0xff, used);
   Tensor t;
   t.buf_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p),
                                     [](uint8_t* q) { ::operator delete(q, std::align_val_t{kAlignment}); });

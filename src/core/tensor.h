@@ -36,6 +36,9 @@ class Tensor {
   Tensor() = default;
   // Allocates a zero-filled tensor; fails on a bad shape or one over max_tensor_bytes().
   static Result<Tensor> make(DType dtype, Shape shape);
+  // As make(), without the zero fill: for outputs a kernel overwrites completely (saves a
+  // memory pass per op on the hot path). Reading an element before writing it is a bug.
+  static Result<Tensor> make_uninit(DType dtype, Shape shape);
   // As make(), for shapes proven sane by the caller (LB_CHECK on failure).
   static Tensor zeros(DType dtype, Shape shape);
   template <typename T>

@@ -69,7 +69,7 @@ Status batch_norm_forward(RunCtx& c) {
     a[static_cast<size_t>(ch)] = scale[ch] * inv;
     b[static_cast<size_t>(ch)] = bias[ch] - mean[ch] * scale[ch] * inv;
   }
-  LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make(DType::kF32, x.shape()));
+  LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make_uninit(DType::kF32, x.shape()));
   const float* xp = x.data<float>();
   float* yp = y.data<float>();
   auto run = [&](int64_t p0, int64_t p1) {

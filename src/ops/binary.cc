@@ -51,7 +51,7 @@ Result<Tensor> binary_output(RunCtx& c, DTypeSet allowed, std::optional<DType> o
     return Status::errorf("{} inputs have different dtypes {} and {}", c.node.op_type, dtype_name(a.dtype()),
                           dtype_name(b.dtype()));
   LB_ASSIGN_OR_RETURN(Shape shape, broadcast_shape(a.shape(), b.shape()));
-  return Tensor::make(out_dtype.value_or(a.dtype()), std::move(shape));
+  return Tensor::make_uninit(out_dtype.value_or(a.dtype()), std::move(shape));  // broadcast_binary writes all
 }
 
 template <typename T>

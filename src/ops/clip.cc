@@ -43,7 +43,7 @@ Status clip_forward(RunCtx& c) {
   LB_TRY(require_inputs(c, 1));
   const Tensor& x = c.in(0);
   LB_TRY(check_dtype("Clip", "input", x.dtype(), clip_dtypes(c.opset)));
-  LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make(x.dtype(), x.shape()));
+  LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make_uninit(x.dtype(), x.shape()));
   Status st = visit_numeric(x.dtype(), [&](auto tag) -> Status {
     using T = decltype(tag);
     T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();

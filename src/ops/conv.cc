@@ -71,7 +71,7 @@ Status conv_forward(RunCtx& c) {
       return Status::errorf("bias B has shape {}, expected [{}]", shape_str(b.shape()), w.dim(0));
     bias = b.data<float>();
   }
-  LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make(DType::kF32, s.out));
+  LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make_uninit(DType::kF32, s.out));  // GEMM with beta 0 / depthwise write all
   const kernels::ConvGeom g = conv_geom(x.shape(), w.dim(0), s.group, s.plan);
   LB_TRY(expect_blas_size(w.numel() / std::max<int64_t>(w.dim(0), 1), "weight row length"));
   LB_TRY(expect_blas_size(g.in_size(), "input spatial size"));

@@ -34,7 +34,7 @@ Status float_unary(RunCtx& c, F f) {
   LB_TRY(require_inputs(c, 1));
   const Tensor& x = c.in(0);
   LB_TRY(check_dtype(c.node.op_type, "input", x.dtype(), kFloatDTypes));
-  LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make(x.dtype(), x.shape()));
+  LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make_uninit(x.dtype(), x.shape()));
   parallel_map(x.data<float>(), y.data<float>(), x.numel(), c.pool, f);
   c.outputs[0] = std::move(y);
   return Status::ok();
@@ -101,7 +101,7 @@ Status numeric_unary(RunCtx& c, DTypeSet allowed, F f) {
   LB_TRY(require_inputs(c, 1));
   const Tensor& x = c.in(0);
   LB_TRY(check_dtype(c.node.op_type, "input", x.dtype(), allowed));
-  LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make(x.dtype(), x.shape()));
+  LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make_uninit(x.dtype(), x.shape()));
   visit_numeric(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     parallel_map(static_cast<const T*>(x.raw()), static_cast<T*>(y.raw()), x.numel(), c.pool,
