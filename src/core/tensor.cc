@@ -1,6 +1,7 @@
 // tensor.cc: Tensor allocation with size checks.
 #include "core/tensor.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <limits>
 #include <new>
@@ -45,6 +46,12 @@ uint64_t max_tensor_bytes() {
   return limit;
 }
 
+namespace {
+std::atomic<bool> g_poison_uninit{std::getenv("LOWBIT_POISON_UNINIT") != nullptr};
+}  // namespace
+
+void Tensor::set_poison_uninit(bool on) { g_poison_uninit.store(on, std::memory_order_relaxed); }
+
 Result<Tensor> Tensor::make(DType dtype, Shape shape) {
   LB_ASSIGN_OR_RETURN(Tensor t, make_uninit(dtype, std::move(shape)));
   std::memset(t.raw(), 0, t.nbytes());
@@ -64,10 +71,7 @@ Result<Tensor> Tensor::make_uninit(DType dtype, Shape shape) {
   // The padding past the last element is zeroed so over-reading vector kernels see defined bytes.
   const size_t used = static_cast<size_t>(n) * elem;
   std::memset(static_cast<uint8_t*>(p) + used, 0, bytes - used);
-  // Tests set LOWBIT_POISON_UNINIT so an element a kernel forgot to write reads as NaN (0xff...)
-  // instead of whatever the allocator happened to return.
-  static const bool poison = std::getenv("LOWBIT_POISON_UNINIT") != nullptr;
-  if (poison) std::memset(p, 0xff, used);
+  if (g_poison_uninit.load(std::memory_order_relaxed)) std::memset(p, 0xff, used);
   Tensor t;
   t.buf_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p),
                                     [](uint8_t* q) { ::operator delete(q, std::align_val_t{kAlignment}); });

@@ -39,6 +39,9 @@ class Tensor {
   // As make(), without the zero fill: for outputs a kernel overwrites completely (saves a
   // memory pass per op on the hot path). Reading an element before writing it is a bug.
   static Result<Tensor> make_uninit(DType dtype, Shape shape);
+  // When on, make_uninit fills new storage with 0xff bytes (NaN as f32) so an element a kernel
+  // forgot to write shows up. Starts on when LOWBIT_POISON_UNINIT is set (the test suite sets it).
+  static void set_poison_uninit(bool on);
   // As make(), for shapes proven sane by the caller (LB_CHECK on failure).
   static Tensor zeros(DType dtype, Shape shape);
   template <typename T>

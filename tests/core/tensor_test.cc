@@ -1,6 +1,9 @@
 // tensor_test.cc: Tensor allocation, size checks and views.
 #include "core/tensor.h"
 
+#include <cmath>
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 
 namespace lowbit {
@@ -25,6 +28,16 @@ TEST(Tensor, RejectsNegativeAndOverflowingShapes) {
   Result<Tensor> big = Tensor::make(DType::kI64, {int64_t{1} << 20, int64_t{1} << 20});
   ASSERT_FALSE(big.is_ok());
   EXPECT_NE(big.status().message().find("limit"), std::string::npos);
+}
+
+TEST(Tensor, UninitIsPoisonedWhenAskedAndMakeIsZeroed) {
+  Tensor::set_poison_uninit(true);
+  Result<Tensor> u = Tensor::make_uninit(DType::kF32, {3, 7});
+  ASSERT_TRUE(u.is_ok());
+  for (int64_t i = 0; i < u->numel(); ++i) EXPECT_TRUE(std::isnan(u->data<float>()[i])) << i;
+  Result<Tensor> z = Tensor::make(DType::kF32, {3, 7});  // make() zeroes even with poisoning on
+  for (int64_t i = 0; i < z->numel(); ++i) EXPECT_EQ(z->data<float>()[i], 0.0f) << i;
+  Tensor::set_poison_uninit(std::getenv("LOWBIT_POISON_UNINIT") != nullptr);
 }
 
 TEST(Tensor, ReshapedSharesStorage) {

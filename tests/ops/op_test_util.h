@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "core/thread_pool.h"
 #include "ops/op.h"
 
@@ -56,6 +58,17 @@ inline Result<std::vector<Tensor>> run_op(const std::string& op_type, const std:
     }
   }
   return std::move(rc.outputs);
+}
+
+// Succeeds when running `op_type` on `inputs` fails with a message containing `needle`.
+inline ::testing::AssertionResult op_fails_with(const std::string& op_type, const std::vector<Tensor>& inputs,
+                                                ir::Attributes attrs, const std::string& needle) {
+  Result<std::vector<Tensor>> y = run_op(op_type, inputs, std::move(attrs));
+  if (y.is_ok()) return ::testing::AssertionFailure() << op_type << " succeeded; expected an error containing '" << needle << "'";
+  if (y.status().message().find(needle) == std::string::npos)
+    return ::testing::AssertionFailure() << op_type << " failed with '" << y.status().message() << "', expected '"
+                                         << needle << "'";
+  return ::testing::AssertionSuccess();
 }
 
 }  // namespace lowbit::ops::testing
