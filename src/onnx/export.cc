@@ -1,4 +1,5 @@
 // export.cc: ir::Graph -> ModelProto bytes -> file (see export.h).
+#include <algorithm>
 #include "onnx/export.h"
 
 #include <string_view>
@@ -128,7 +129,12 @@ Status build_model(const ir::Graph& g, ::onnx::ModelProto* m) {
   std::vector<bool> is_io(g.values.size(), false);
   for (int v : g.inputs) is_io[static_cast<size_t>(v)] = true;
   for (int v : g.outputs) is_io[static_cast<size_t>(v)] = true;
-  for (size_t v = 0; v < g.values.size(); ++v) {
+  // Initializers and value_info in name order: the file then depends only on the graph's
+  // contents, not on the order passes happened to create values (saved models round-trip byte for byte).
+  std::vector<size_t> order(g.values.size());
+  for (size_t v = 0; v < order.size(); ++v) order[v] = v;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return g.values[a].name < g.values[b].name; });
+  for (size_t v : order) {
     const ir::Value& val = g.values[v];
     if (val.constant && producer[v] < 0) {  // initializers and folded constants alike
       if (!val.constant->defined()) return Status::errorf("constant value '{}' has no data", val.name);

@@ -62,9 +62,12 @@ struct OpDef {
   ForwardFn forward;
 };
 
+// lowbit's own op domain (quantization ops ONNX's opsets cannot express; docs/onnx-format.md).
+inline constexpr std::string_view kLowbitDomain = "com.lowbit";
+
 // The op for (domain, op_type), or nullptr; "" and "ai.onnx" are the default domain.
 const OpDef* find_op(std::string_view domain, std::string_view op_type);
-// Every supported op type, sorted.
+// Every supported op type of the default domain, sorted.
 std::vector<std::string_view> supported_op_types();
 
 }  // namespace lowbit::ops

@@ -9,6 +9,8 @@ namespace lowbit::ops {
 #define LB_OP(type, sym) extern const OpDef sym;
 #include "ops/nn_ops.inc"
 #include "ops/tensor_ops.inc"
+#include "ops/quant_ops.inc"
+#include "ops/lowbit_ops.inc"
 #undef LB_OP
 
 namespace {
@@ -17,13 +19,25 @@ const OpDef* const kAllOps[] = {
 #define LB_OP(type, sym) &sym,
 #include "ops/nn_ops.inc"
 #include "ops/tensor_ops.inc"
+#include "ops/quant_ops.inc"
 #undef LB_OP
     nullptr,  // keeps the array non-empty
+};
+
+const OpDef* const kLowbitOps[] = {
+#define LB_OP(type, sym) &sym,
+#include "ops/lowbit_ops.inc"
+#undef LB_OP
 };
 
 }  // namespace
 
 const OpDef* find_op(std::string_view domain, std::string_view op_type) {
+  if (domain == kLowbitDomain) {
+    for (const OpDef* op : kLowbitOps)
+      if (op->op_type == op_type) return op;
+    return nullptr;
+  }
   if (!domain.empty() && domain != "ai.onnx") return nullptr;
   for (const OpDef* op : kAllOps)
     if (op && op->op_type == op_type) return op;

@@ -173,7 +173,11 @@ TEST(OnnxExport, ExportedModelPassesOnnxChecker) {
   }
   // The symbolic batch dim is written back by name.
   EXPECT_EQ(out.graph().input(0).type().tensor_type().shape().dim(0).dim_param(), "batch");
-  EXPECT_EQ(out.graph().initializer(0).raw_data().size(), 12u * 4u);
+  // Initializers are written in name order: b [3], then w [4, 3].
+  ASSERT_EQ(out.graph().initializer_size(), 2);
+  EXPECT_EQ(out.graph().initializer(0).name(), "b");
+  EXPECT_EQ(out.graph().initializer(1).name(), "w");
+  EXPECT_EQ(out.graph().initializer(1).raw_data().size(), 12u * 4u);
 }
 
 TEST(OnnxExport, AddsOpsetForUnlistedDomainAndDefaults) {

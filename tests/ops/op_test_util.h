@@ -16,12 +16,13 @@ namespace lowbit::ops::testing {
 // inputs as constants' shapes, predicts the shapes and dtypes forward produced.
 inline Result<std::vector<Tensor>> run_op(const std::string& op_type, const std::vector<Tensor>& inputs,
                                           ir::Attributes attrs = {}, size_t num_outputs = 1,
-                                          int64_t opset = 13) {
-  const OpDef* op = find_op("", op_type);
+                                          int64_t opset = 13, std::string_view domain = "") {
+  const OpDef* op = find_op(domain, op_type);
   if (!op) return Status::errorf("op {} is not registered", op_type);
   ir::Node node;
   node.name = "test_" + op_type;
   node.op_type = op_type;
+  node.domain = std::string(domain);
   node.attrs = std::move(attrs);
   for (size_t i = 0; i < inputs.size(); ++i) node.inputs.push_back(inputs[i].defined() ? static_cast<int>(i) : ir::kNoValue);
   for (size_t i = 0; i < num_outputs; ++i) node.outputs.push_back(static_cast<int>(inputs.size() + i));

@@ -9,8 +9,10 @@
 #include "core/thread_pool.h"
 #include "data/dataset.h"
 #include "data/open_dataset.h"
+#include "exec/evaluate.h"
 #include "exec/model.h"
 #include "exec/session.h"
+#include "quant/qdq_format.h"
 
 namespace lowbit::cli {
 namespace {
@@ -22,23 +24,17 @@ struct EvalOptions {
   bool json = false;
 };
 
-// Index of the largest of n logits (first one on ties, like torch.argmax).
-int64_t argmax(const float* p, int64_t n) {
-  int64_t best = 0;
-  for (int64_t i = 1; i < n; ++i)
-    if (p[i] > p[best]) best = i;
-  return best;
-}
-
 struct EvalResult {
   std::string model, data;
   int64_t n = 0, correct = 0;
   double top1 = 0, images_per_s = 0;
+  std::string engine;  // "fp32", or "sim" for a quantized model (fake-quant in FP32)
 };
 
 Result<EvalResult> eval_model(const EvalOptions& o, const std::string& model) {
   Result<ir::Graph> graph = exec::load_model(model);
   if (!graph.is_ok()) return graph.status();
+  const bool quantized = quant::has_quant_ops(*graph);
   Result<data::Normalize> norm = data::normalize_from_metadata(graph->metadata);
   if (!norm.is_ok()) return norm.status().with_context(model);
   Result<exec::Session> session = exec::Session::create(std::move(graph).value());
@@ -59,30 +55,18 @@ Result<EvalResult> eval_model(const EvalOptions& o, const std::string& model) {
   if (!ds.has_labels()) return Status::errorf("{}: eval needs labels (give --labels LABELS.npy)", o.data);
   const int64_t total = o.limit > 0 ? std::min(o.limit, ds.size()) : ds.size();
 
-  int64_t correct = 0, seen = 0;
-  double infer_seconds = 0;
   Progress progress("eval " + model, total);
-  const Status st = data::for_each_batch(ds, total, o.batch, [&](const data::Batch& b, int64_t, int64_t) -> Status {
-    const auto t0 = std::chrono::steady_clock::now();
-    Result<std::vector<Tensor>> out = session->run({b.x});
-    infer_seconds += seconds_since(t0);
-    if (!out.is_ok()) return out.status().with_context(model);
-    const Tensor& logits = (*out)[0];
-    const int64_t n = static_cast<int64_t>(b.labels.size());
-    if (logits.dtype() != DType::kF32 || logits.rank() < 1 || logits.dim(0) != n)
-      return Status::errorf("{}: output 0 has shape {}, expected [batch, classes]", model, shape_str(logits.shape()));
-    const int64_t classes = logits.numel() / n;
-    for (int64_t i = 0; i < n; ++i)
-      correct += argmax(logits.data<float>() + i * classes, classes) == b.labels[static_cast<size_t>(i)];
-    seen += n;
-    progress.update(seen, fmt::format("top-1 {:.2f}%", 100.0 * static_cast<double>(correct) / static_cast<double>(seen)));
-    return Status::ok();
+  Result<exec::Top1> top = exec::evaluate_top1(*session, ds, total, o.batch, [&](int64_t done, int64_t, int64_t correct) {
+    progress.update(done, fmt::format("top-1 {:.2f}%", 100.0 * static_cast<double>(correct) / static_cast<double>(done)));
   });
   progress.finish();
-  if (!st.is_ok()) return st;
+  if (!top.is_ok()) return top.status().with_context(model);
+  const int64_t seen = top->n, correct = top->correct;
+  const double infer_seconds = top->infer_seconds;
   if (seen == 0) return Status::errorf("{}: no samples to evaluate", o.data);
   EvalResult r;
   r.model = model;
+  r.engine = quantized ? "sim" : "fp32";
   r.data = ds.description();
   r.n = seen;
   r.correct = correct;
@@ -101,7 +85,7 @@ int run_eval(const EvalOptions& o) {
     if (!r.is_ok()) return report_error(r.status());
     all.push_back({{"model", r->model}, {"data", r->data},         {"n", r->n},          {"correct", r->correct},
                    {"top1", r->top1},   {"images_per_s", r->images_per_s}, {"batch", o.batch}, {"threads", default_threads()},
-                   {"engine", "fp32"}});
+                   {"engine", r->engine}});
     if (o.json) continue;
     if (table)
       std::printf("%-32s %8.2f%% %6lld/%-6lld %12.0f\n", r->model.c_str(), 100.0 * r->top1,

@@ -12,5 +12,8 @@ namespace lowbit::cli {
 void add_info_command(CLI::App& app, std::function<int()>* action);
 void add_eval_command(CLI::App& app, std::function<int()>* action);
 void add_run_command(CLI::App& app, std::function<int()>* action);
+void add_quantize_command(CLI::App& app, std::function<int()>* action);
+void add_compare_command(CLI::App& app, std::function<int()>* action);
+void add_inspect_command(CLI::App& app, std::function<int()>* action);
 
 }  // namespace lowbit::cli

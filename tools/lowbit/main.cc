@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   add_info_command(app, &action);
   add_eval_command(app, &action);
   add_run_command(app, &action);
+  add_quantize_command(app, &action);
+  add_compare_command(app, &action);
+  add_inspect_command(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
