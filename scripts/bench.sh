@@ -21,3 +21,10 @@ echo "== FP32 kernels"
 run "$build/bench/fp32_kernels_bench" --benchmark_min_time=0.3
 echo "== FP32 models (images/s)"
 run "$build/bench/models_fp32_bench"
+echo "== Calibration of resnet8: seconds and peak RSS at 256 and 8192 samples, per activation observer"
+printf "%-16s %8s %9s %14s\n" observer samples seconds "peak RSS MiB"
+for obs in minmax moving-average percentile entropy mse aciq-laplace aciq-gauss; do
+  for n in 256 8192; do
+    run "$build/bench/calibration_memory" models/resnet8.onnx "$obs" "$n"
+  done
+done

@@ -2,6 +2,8 @@
 // tensor-level quantize / dequantize / fake-quant over kernels/quant/quantize.h.
 #include "quant/qscheme.h"
 
+#include "kernels/quant/choose_qparams.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -55,17 +57,9 @@ Result<kernels::SlotLayout> checked_layout(const char* what, const Shape& shape,
 
 }  // namespace
 
-int32_t QScheme::qmin() const {
-  const int b = clamped_bits(bits);
-  if (!is_signed) return 0;
-  return static_cast<int32_t>(-(int64_t{1} << (b - 1)) + (narrow ? 1 : 0));
-}
+int32_t QScheme::qmin() const { return kernels::range_for_bits(clamped_bits(bits), is_signed, narrow).qmin; }
 
-int32_t QScheme::qmax() const {
-  const int b = clamped_bits(bits);
-  if (is_signed) return static_cast<int32_t>((int64_t{1} << (b - 1)) - 1);
-  return static_cast<int32_t>((int64_t{1} << b) - 1 - (narrow ? 1 : 0));
-}
+int32_t QScheme::qmax() const { return kernels::range_for_bits(clamped_bits(bits), is_signed, narrow).qmax; }
 
 Status validate(const QScheme& scheme) {
   if (scheme.kind != QuantizerKind::kUniform)
@@ -156,35 +150,13 @@ Result<kernels::SlotLayout> slot_layout(const QScheme& scheme, const Shape& shap
 
 QParams qparams_from_range(const QScheme& scheme, const std::vector<float>& lo, const std::vector<float>& hi) {
   LB_CHECK(lo.size() == hi.size(), "qparams_from_range: lo and hi differ in size");
-  const int32_t qmin = scheme.qmin(), qmax = scheme.qmax();
   QParams p;
   p.scale.resize(lo.size());
   p.zero_point.resize(lo.size());
   for (size_t k = 0; k < lo.size(); ++k) {
-    // A non-finite bound (an observer that saw inf / NaN) carries no width: it counts as 0.
-    const float l = std::isfinite(lo[k]) ? lo[k] : 0.0f;
-    const float h = std::isfinite(hi[k]) ? hi[k] : 0.0f;
-    float s = 1.0f;
-    int32_t z = 0;
-    if (!scheme.symmetric) {
-      // Float arithmetic, in ONNX DynamicQuantizeLinear's order; the range always holds 0.
-      const float a = std::min(l, 0.0f), b = std::max(h, 0.0f);
-      if (b > a) {
-        s = (b - a) / static_cast<float>(qmax - qmin);
-        if (!std::isfinite(s))  // b − a overflowed float: redo it in double
-          s = static_cast<float>((static_cast<double>(b) - a) / static_cast<double>(qmax - qmin));
-      }
-      s = std::max(s, kMinScale);
-      const float zr = kernels::round_value(static_cast<float>(qmin) - a / s, Rounding::kHalfEven, 0.0f);
-      z = static_cast<int32_t>(std::clamp(static_cast<double>(zr), static_cast<double>(qmin), static_cast<double>(qmax)));
-    } else {
-      const float a = std::max(std::fabs(l), std::fabs(h));
-      z = scheme.is_signed ? 0 : (qmin + qmax + 1) / 2;
-      if (a > 0.0f) s = a / static_cast<float>(qmax - z);
-      s = std::max(s, kMinScale);
-    }
-    p.scale[k] = s;
-    p.zero_point[k] = z;
+    const kernels::ScaleZero sz = kernels::choose_qparams(lo[k], hi[k], scheme.range(), scheme.symmetric);
+    p.scale[k] = sz.scale;
+    p.zero_point[k] = sz.zero_point;
   }
   return p;
 }

@@ -13,6 +13,7 @@
 
 #include "core/status.h"
 #include "core/tensor.h"
+#include "kernels/quant/choose_qparams.h"
 #include "kernels/quant/quantize.h"
 
 namespace lowbit::quant {
@@ -74,8 +75,9 @@ struct QParams {
 // Symmetric: a = max(|lo|, |hi|); signed: z = 0, s = a / qmax; unsigned: z = (qmin + qmax + 1)/2
 //   and s = a / (qmax − z) — ranges are centred on z.
 // A zero-width range (all values equal 0) gets s = 1 so it stays exact; s is never below
-// kMinScale, so x / s cannot overflow.
-inline constexpr float kMinScale = 1e-12f;
+// kMinScale, so x / s cannot overflow. A non-finite bound (NaN, ±inf) counts as 0. lo and hi
+// must have the same size (a caller bug otherwise: LB_CHECK).
+using kernels::kMinScale;  // kernels/quant/choose_qparams.h
 QParams qparams_from_range(const QScheme& scheme, const std::vector<float>& lo, const std::vector<float>& hi);
 
 // The integer type quantized values are stored in: i8 / u8 up to 8 bits, i32 above.

@@ -26,10 +26,16 @@ ScaleZero choose_qparams(float lo, float hi, QuantRange range, bool symmetric) {
     if (a == 0.0f) return {1.0f, z};
     return {std::max(a / half, kMinScale), z};
   }
+  // Float arithmetic in ONNX DynamicQuantizeLinear's order; the range always holds 0.
   lo = std::min(lo, 0.0f);
   hi = std::max(hi, 0.0f);
-  if (hi == lo) return {1.0f, range.qmin < 0 && range.qmax > 0 ? 0 : range.qmin};
-  const float s = std::max((hi - lo) / (qmax - qmin), kMinScale);
+  float s = 1.0f;
+  if (hi > lo) {
+    s = (hi - lo) / (qmax - qmin);
+    if (!std::isfinite(s))  // hi − lo overflowed float: redo it in double
+      s = static_cast<float>((static_cast<double>(hi) - lo) / (static_cast<double>(qmax) - qmin));
+  }
+  s = std::max(s, kMinScale);
   const float zf = std::nearbyint(qmin - lo / s);
   const int32_t z = static_cast<int32_t>(std::clamp(zf, qmin, qmax));
   return {s, z};

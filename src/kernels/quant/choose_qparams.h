@@ -25,8 +25,8 @@ struct ScaleZero {
 //   z = clamp(round_half_even(qmin − lo/s), qmin, qmax)  (ONNX DynamicQuantizeLinear's rule).
 // Symmetric: a = max(|lo|, |hi|); a signed range (qmin < 0) has z = 0 and s = a / qmax; an
 //   unsigned one is centred: z = (qmin + qmax + 1) / 2, s = a / (qmax − z).
-// A zero-width range gets s = 1 (its only value, 0, stays exact); s never falls below
-// kMinScale. Non-finite bounds are treated as 0.
+// A zero-width range gets s = 1 (its only value, 0, stays exact; asymmetric z is then qmin);
+// s never falls below kMinScale. Non-finite bounds are treated as 0.
 ScaleZero choose_qparams(float lo, float hi, QuantRange range, bool symmetric);
 
 }  // namespace lowbit::kernels

@@ -24,8 +24,13 @@
 // Which magnitudes and how many levels:
 //   symmetric scheme:       |x| (the signed histogram folded), L = 2^(bits−1), range [−T, T];
 //   asymmetric, min ≥ 0:    the positive part, L = 2^bits, range [min, T] (max ≤ 0: mirrored);
-//   asymmetric, both signs: each side on its own with L = 2^(bits−1), range [−T₋, T₊] — the
-//                           levels really split in proportion to the sides, so this is a heuristic.
+//   asymmetric, both signs: the histogram measured from the bin holding min (x − min, shifted
+//                           by whole bins, so exactly), L = 2^bits, range [min, min + T]: the
+//                           grid starts at min like a ReLU output's starts at 0. Scoring each
+//                           side on its own from 0 instead fails on inputs such as normalized
+//                           images, whose negative side is one spike at min (the background):
+//                           KL compares shapes, so clipping the spike into one outlier bin looks
+//                           cheap, and 4-bit grids then map the background to 0.
 // Folding maps a negative bin [−(k+1)·w, −k·w) onto magnitude bin k, so a value exactly at
 // −k·w counts one bin low: a w-sized blur, below the resolution of the search.
 #include <algorithm>
@@ -57,6 +62,17 @@ std::vector<int64_t> magnitudes(const HistView& h, bool pos, bool neg, int& expo
     if (i >= 0) out[static_cast<size_t>(i >> m)] += h.counts[j];
   }
   return out;
+}
+
+// The KL threshold of the data above its minimum, as an absolute upper edge: the histogram is
+// re-indexed from the bin holding min (whole bins, so exact) and scored like a one-signed side.
+double above_min_edge(const HistView& h, int levels) {
+  int first = 0;
+  while (first < h.bins && h.counts[first] == 0) ++first;
+  std::vector<int64_t> rel(h.counts + first, h.counts + h.bins);
+  while (!rel.empty() && rel.back() == 0) rel.pop_back();
+  if (rel.empty()) return h.max;
+  return h.bin_lo(first) + std::ldexp(static_cast<double>(entropy_threshold_bins(rel, levels)), h.exponent);
 }
 
 // The KL threshold of one side, as a magnitude.
@@ -135,8 +151,7 @@ ClipRange entropy_clip(const HistView& h, const QScheme& scheme) {
   } else if (h.max <= 0) {
     lo = -side_threshold(h, false, true, 1 << bits);
   } else {
-    hi = side_threshold(h, true, false, 1 << (bits - 1));
-    lo = -side_threshold(h, false, true, 1 << (bits - 1));
+    hi = above_min_edge(h, 1 << bits);
   }
   ClipRange r;
   r.lo = static_cast<float>(std::clamp(lo, static_cast<double>(h.min), static_cast<double>(h.max)));
