@@ -68,43 +68,22 @@ Result<Tensor> as_float(std::string_view op, const Tensor& x) {
   return f;
 }
 
-namespace {
-
-// Runs f(sub_layout, first_element, count) over chunks of whole `outer` rows, in parallel
-// when the layout allows it: block slots and stochastic rounding index elements globally,
-// so those run as one chunk.
-template <typename F>
-void for_outer_chunks(const kernels::SlotLayout& l, bool splittable, ThreadPool& pool, F f) {
-  const int64_t row = l.channels * l.inner;
-  if (!splittable || l.outer <= 1 || row == 0) {
-    f(l, int64_t{0}, l.numel());
-    return;
-  }
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(row, 1));
-  pool.parallel_for(l.outer, grain, [&](int64_t b, int64_t e) {
-    kernels::SlotLayout sub = l;
-    sub.outer = e - b;
-    f(sub, b * row, (e - b) * row);
-  });
-}
-
-}  // namespace
-
 Result<Tensor> quantize_to(const Tensor& x, const kernels::SlotLayout& layout, const SlotParams& p,
                            kernels::QuantRange range, kernels::Rounding mode, uint64_t seed, DType out,
                            ThreadPool& pool) {
   LB_CHECK(layout.numel() == x.numel(), "quantize_to: layout does not match the tensor");
   LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make_uninit(out, x.shape()));
   const float* src = x.data<float>();
-  const bool splittable = layout.block == 0 && mode != kernels::Rounding::kStochastic;
-  for_outer_chunks(layout, splittable, pool, [&](const kernels::SlotLayout& sub, int64_t first, int64_t count) {
-    std::vector<int32_t> q(static_cast<size_t>(count));
-    kernels::quantize(src + first, sub, p.scale.data(), p.zero_point.data(), range, mode, seed, q.data());
-    visit_numeric(out, [&](auto tag) {
-      using T = decltype(tag);
-      T* dst = static_cast<T*>(y.raw()) + first;
-      for (int64_t i = 0; i < count; ++i) dst[i] = static_cast<T>(q[static_cast<size_t>(i)]);
-    });
+  // The range forms give the whole-tensor result on any split (stochastic samples are indexed
+  // by the flat element), so every layout runs in parallel.
+  pool.parallel_for(x.numel(), kElementwiseGrain, [&](int64_t b, int64_t e) {
+    const float* s = p.scale.data();
+    const int32_t* z = p.zero_point.data();
+    switch (out) {
+      case DType::kI8: kernels::quantize_range(src, layout, s, z, range, mode, seed, b, e, y.data<int8_t>()); break;
+      case DType::kU8: kernels::quantize_range(src, layout, s, z, range, mode, seed, b, e, y.data<uint8_t>()); break;
+      default: kernels::quantize_range(src, layout, s, z, range, mode, seed, b, e, y.data<int32_t>()); break;
+    }
   });
   return y;
 }
@@ -113,14 +92,14 @@ Result<Tensor> dequantize_from(const Tensor& q, const kernels::SlotLayout& layou
   LB_CHECK(layout.numel() == q.numel(), "dequantize_from: layout does not match the tensor");
   LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make_uninit(DType::kF32, q.shape()));
   float* dst = y.data<float>();
-  for_outer_chunks(layout, layout.block == 0, pool, [&](const kernels::SlotLayout& sub, int64_t first, int64_t count) {
-    std::vector<int32_t> wide(static_cast<size_t>(count));
-    visit_numeric(q.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      const T* src = static_cast<const T*>(q.raw()) + first;
-      for (int64_t i = 0; i < count; ++i) wide[static_cast<size_t>(i)] = static_cast<int32_t>(src[i]);
-    });
-    kernels::dequantize(wide.data(), sub, p.scale.data(), p.zero_point.data(), dst + first);
+  pool.parallel_for(q.numel(), kElementwiseGrain, [&](int64_t b, int64_t e) {
+    const float* s = p.scale.data();
+    const int32_t* z = p.zero_point.data();
+    switch (q.dtype()) {
+      case DType::kI8: kernels::dequantize_range(q.data<int8_t>(), layout, s, z, b, e, dst); break;
+      case DType::kU8: kernels::dequantize_range(q.data<uint8_t>(), layout, s, z, b, e, dst); break;
+      default: kernels::dequantize_range(q.data<int32_t>(), layout, s, z, b, e, dst); break;
+    }
   });
   return y;
 }
