@@ -2,6 +2,8 @@
 // errors for bad recipes, data and paths (never a partial output file).
 #include <nlohmann/json.hpp>
 
+#include "data/fashion_mnist.h"
+#include "data/npy.h"
 #include "tools/cli_test_util.h"
 
 namespace lowbit {
@@ -21,6 +23,22 @@ TEST(CliQuant, QuantizeThenEvalSimulated) {
   const auto e = nlohmann::json::parse(r.out);
   EXPECT_EQ(e["engine"], "sim");
   EXPECT_GT(e["top1"].get<double>(), 0.85);
+}
+
+TEST(CliQuant, CalibratingOnAnNpyFileEqualsCalibratingOnTheSameImages) {
+  // The first 128 training images, preprocessed as the model's metadata says, without labels.
+  auto ds = data::open_fashion_mnist("train", data::Normalize{255.f, {0.2860f}, {0.3530f}});
+  ASSERT_TRUE(ds.is_ok()) << ds.status().message();
+  data::Batch b;
+  ASSERT_TRUE((*ds)->read(0, 128, &b).is_ok());
+  const std::string x = temp_dir() + "/calib128.npy";
+  ASSERT_TRUE(data::write_npy(b.x, x).is_ok());
+  const std::string a = temp_dir() + "/from_npy.onnx", c = temp_dir() + "/from_builtin.onnx";
+  CmdResult r = lowbit("quantize " + model("lenet") + " --calib " + x + " -o " + a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = lowbit("quantize " + model("lenet") + " --calib fashion-mnist:train --calib-size 128 -o " + c);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_file(a), read_file(c));
 }
 
 TEST(CliQuant, BadRecipesAreExit2NamingTheProblem) {
