@@ -213,6 +213,21 @@ TEST(EntropyObserverTest, ThresholdNearTheMassNotTheOutliers) {
   }
 }
 
+TEST(EntropyObserverTest, ReluZerosDoNotPullTheThresholdDown) {
+  // A ReLU output: half exact zeros, half exponential (mean 0.25, 99th percentile of all 0.98,
+  // max 2.48). Scored as is, the spike at 0 makes KL clip at 0.69 (a naive KL loop in numpy
+  // over the same 8192-bin histogram agrees); with bin 0 flattened to bin 1, as NVIDIA's tools
+  // do, the threshold is the max.
+  std::vector<float> v(10000, 0.0f);
+  for (int k = 0; k < 10000; ++k) v.push_back(static_cast<float>(-0.25 * std::log(1.0 - (k + 0.5) / 10000.0)));
+  auto o = make(ObserverKind::kEntropy, unsigned_asymmetric(8));
+  observe_all(*o, v);
+  float lo, hi;
+  ranges1(*o, lo, hi);
+  EXPECT_EQ(lo, 0.0f);
+  EXPECT_GT(hi, 2.0f);
+}
+
 TEST(MseObserverTest, SymmetricMatchesBruteForceOnRawSamples) {
   const QScheme s = signed_symmetric(4);
   const std::vector<float> x = laplace(4000, 11, 1.0);

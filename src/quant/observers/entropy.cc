@@ -64,6 +64,15 @@ std::vector<int64_t> magnitudes(const HistView& h, bool pos, bool neg, int& expo
   return out;
 }
 
+// The first bin's count replaced by the second's: a ReLU output's zeros (or an image's
+// background at its minimum) pile up in bin 0, and that spike dominates P so much that KL
+// then prefers tiny thresholds (it clipped MobileNet's ReLU6 outputs below their 90th
+// percentile); NVIDIA's TensorRT calibration tools flatten it the same way.
+std::vector<int64_t> without_spike_at_zero(std::vector<int64_t> h) {
+  if (h.size() > 1) h[0] = h[1];
+  return h;
+}
+
 // The KL threshold of the data above its minimum, as an absolute upper edge: the histogram is
 // re-indexed from the bin holding min (whole bins, so exact) and scored like a one-signed side.
 double above_min_edge(const HistView& h, int levels) {
@@ -72,13 +81,14 @@ double above_min_edge(const HistView& h, int levels) {
   std::vector<int64_t> rel(h.counts + first, h.counts + h.bins);
   while (!rel.empty() && rel.back() == 0) rel.pop_back();
   if (rel.empty()) return h.max;
-  return h.bin_lo(first) + std::ldexp(static_cast<double>(entropy_threshold_bins(rel, levels)), h.exponent);
+  return h.bin_lo(first) +
+         std::ldexp(static_cast<double>(entropy_threshold_bins(without_spike_at_zero(std::move(rel)), levels)), h.exponent);
 }
 
 // The KL threshold of one side, as a magnitude.
 double side_threshold(const HistView& h, bool pos, bool neg, int levels) {
   int e = 0;
-  const std::vector<int64_t> mag = magnitudes(h, pos, neg, e);
+  const std::vector<int64_t> mag = without_spike_at_zero(magnitudes(h, pos, neg, e));
   return std::ldexp(static_cast<double>(entropy_threshold_bins(mag, levels)), e);
 }
 

@@ -1,6 +1,8 @@
 // histogram_observer.cc: HistogramObserver — one SlotHistograms, and the clipping rule of its kind.
 #include "quant/observers/histogram_observer.h"
 
+#include <algorithm>
+
 #include "core/check.h"
 #include "quant/observers/clip_search.h"
 #include "quant/observers/histogram.h"
@@ -9,10 +11,22 @@
 namespace lowbit::quant::observers {
 namespace {
 
+// Bins for the observer's histogram. The entropy search needs many bins per quantization
+// level — TensorRT's geometry is 2048 bins for 128 levels, 16 per level — or its candidate
+// Q equals P bin for bin near the smallest thresholds and the rounding error it should weigh
+// against clipping is invisible (an 8-bit unsigned grid over a 2048-bin histogram picks the
+// first candidate, clipping ReLU6 outputs at a third of their range). Power-of-two bin
+// widths use between half and all of the bins, so entropy gets at least 32 per level.
+int histogram_bins(const ObserverConfig& config, const QScheme& scheme) {
+  if (config.kind != ObserverKind::kEntropy) return config.bins;
+  const int64_t levels = int64_t{1} << std::min(scheme.bits, 16);
+  return static_cast<int>(std::clamp<int64_t>(32 * levels, config.bins, 65536));
+}
+
 class HistogramObserver final : public Observer {
  public:
   HistogramObserver(const ObserverConfig& config, const QScheme& scheme)
-      : Observer(config, scheme), hist_(config.bins) {}
+      : Observer(config, scheme), hist_(histogram_bins(config, scheme)) {}
 
   Status observe(const Tensor& x) override {
     const std::string_view who = observer_name(config().kind);
