@@ -9,6 +9,8 @@
 // working one; docs/quantization.md reports them.
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include "exec/evaluate.h"
 #include "quant/quant_test_util.h"
 #include "quant/simulate.h"
@@ -22,6 +24,9 @@ struct Case {
   double measured;  // top-1 (%) on the 2000-image subset, this machine
   double margin;
 };
+
+// How gtest (and so ctest's test names) shows a case.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.model << ' ' << c.recipe; }
 
 constexpr int64_t kTestImages = 2000;
 
