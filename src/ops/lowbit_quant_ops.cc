@@ -13,6 +13,8 @@
 //       y = fake-quant of x with ranges taken from x itself (dynamic quantization, simulated).
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
 #include <string>
 
 #include "kernels/quant/choose_qparams.h"
@@ -45,10 +47,7 @@ DType storage_for(const GridAttrs& g) {
 
 Result<kernels::Rounding> read_rounding(const ir::Attributes& a, std::string_view op) {
   LB_ASSIGN_OR_RETURN(const std::string r, a.get_string("rounding", std::string("half-even")));
-  if (r == "half-even") return kernels::Rounding::kHalfEven;
-  if (r == "half-away") return kernels::Rounding::kHalfAway;
-  if (r == "floor") return kernels::Rounding::kFloor;
-  if (r == "stochastic") return kernels::Rounding::kStochastic;
+  if (std::optional<kernels::Rounding> mode = kernels::parse_rounding(r)) return *mode;
   return Status::errorf("{}: rounding '{}' is not one of half-even, half-away, floor, stochastic", op, r);
 }
 

@@ -22,9 +22,9 @@ struct SlotParams {
   std::vector<int32_t> zero_point;
 };
 
-// Layout of x viewed around `axis` (negative counts from the end; axis < 0 after
-// normalization... -1 with nscale 1 means per-tensor), with `group` channels per slot or
-// blocks of `block` elements. Checks that the number of slots equals `nscale`.
+// Layout of x viewed around `axis` (negative counts from the end), with `group` channels per
+// slot or blocks of `block` elements; axis −1 with one scale and no blocks is per-tensor.
+// Checks that the number of slots equals `nscale`.
 Result<kernels::SlotLayout> per_axis_layout(std::string_view op, const Shape& x, int64_t axis, int64_t nscale,
                                             int64_t group = 1, int64_t block = 0);
 

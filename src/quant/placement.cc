@@ -69,7 +69,7 @@ Result<Placement> plan_quantization(const ir::Graph& g, const Recipe& recipe) {
   Placement p;
   const auto consumers = g.consumers();
   std::map<int, size_t> act_index;     // value → index in p.activations
-  std::map<int, bool> weight_seen;
+  std::set<int> weight_seen;
   auto want_act = [&](int v, const LayerQuant& lq, bool dynamic) {
     if (v == ir::kNoValue || g.is_constant(v) || !is_float_value(g, v) || act_index.count(v)) return;
     act_index[v] = p.activations.size();
@@ -88,7 +88,7 @@ Result<Placement> plan_quantization(const ir::Graph& g, const Recipe& recipe) {
       const int w = n.input(1);
       const int axis = weight_channel_axis(g, n);
       if (g.is_constant(w) && g.value(w).constant->dtype() == DType::kF32 && axis >= 0 && !weight_seen.count(w)) {
-        weight_seen[w] = true;
+        weight_seen.insert(w);
         WeightSite site{static_cast<int>(i), w, lq.weight};
         if (lq.weight.auto_axis) site.quant.scheme.axis = axis;
         p.weights.push_back(site);

@@ -5,6 +5,7 @@
 #include "kernels/quant/choose_qparams.h"
 
 #include <algorithm>
+#include <optional>
 #include <cmath>
 #include <cstdlib>
 
@@ -16,16 +17,6 @@ namespace {
 
 // Bits are clamped only so that a scheme that validate() rejects still has defined bounds.
 int clamped_bits(int bits) { return std::clamp(bits, 1, 31); }
-
-const char* rounding_name(Rounding r) {
-  switch (r) {
-    case Rounding::kHalfEven: return "half-even";
-    case Rounding::kHalfAway: return "half-away";
-    case Rounding::kFloor: return "floor";
-    case Rounding::kStochastic: return "stochastic";
-  }
-  return "?";
-}
 
 // Elements per task when a tensor is split over the global pool (a few µs of work each).
 constexpr int64_t kGrain = int64_t{1} << 14;
@@ -87,10 +78,26 @@ Status validate(const QScheme& scheme) {
   return Status::ok();
 }
 
-std::string granularity_name(const QScheme& scheme) {
-  switch (scheme.granularity) {
+std::string_view granularity_key(Granularity g) {
+  switch (g) {
     case Granularity::kPerTensor: return "per-tensor";
     case Granularity::kPerChannel: return "per-channel";
+    case Granularity::kPerGroup: return "per-group";
+    case Granularity::kPerBlock: return "per-block";
+  }
+  return "per-tensor";
+}
+
+std::optional<Granularity> parse_granularity(std::string_view key) {
+  for (Granularity g : {Granularity::kPerTensor, Granularity::kPerChannel, Granularity::kPerGroup, Granularity::kPerBlock})
+    if (granularity_key(g) == key) return g;
+  return std::nullopt;
+}
+
+std::string granularity_name(const QScheme& scheme) {
+  switch (scheme.granularity) {
+    case Granularity::kPerTensor:
+    case Granularity::kPerChannel: return std::string(granularity_key(scheme.granularity));
     case Granularity::kPerGroup: return fmt::format("per-group({})", scheme.group);
     case Granularity::kPerBlock: return fmt::format("per-block({})", scheme.block);
   }

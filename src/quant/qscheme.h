@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -55,6 +57,12 @@ Status validate(const QScheme& scheme);
 std::string describe(const QScheme& scheme);
 // "per-tensor", "per-channel", "per-group(32)", "per-block(32)".
 std::string granularity_name(const QScheme& scheme);
+// The bare key recipes and files use: "per-tensor", "per-channel", "per-group", "per-block";
+// and back (nullopt for anything else).
+std::string_view granularity_key(Granularity g);
+std::optional<Granularity> parse_granularity(std::string_view key);
+using kernels::parse_rounding;
+using kernels::rounding_name;
 
 // The slot layout of `scheme` on a tensor of `shape`; an error if the axis is out of range
 // for the rank or the shape has unknown dims.

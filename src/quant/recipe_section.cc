@@ -181,19 +181,12 @@ const json& default_section(Section s) {
   return s == Section::kWeight ? weight : activation;
 }
 
+// The sections were checked, so every name is one of the allowed ones.
 Granularity granularity_of(std::string_view g) {
-  if (g == "per-tensor") return Granularity::kPerTensor;
-  if (g == "per-group") return Granularity::kPerGroup;
-  if (g == "per-block") return Granularity::kPerBlock;
-  return Granularity::kPerChannel;  // per-channel, per-row
+  return parse_granularity(g).value_or(Granularity::kPerChannel);  // "per-row" is per-channel on axis 0
 }
 
-Rounding rounding_of(std::string_view r) {
-  if (r == "half-away") return Rounding::kHalfAway;
-  if (r == "floor") return Rounding::kFloor;
-  if (r == "stochastic") return Rounding::kStochastic;
-  return Rounding::kHalfEven;
-}
+Rounding rounding_of(std::string_view r) { return parse_rounding(r).value_or(Rounding::kHalfEven); }
 
 }  // namespace
 

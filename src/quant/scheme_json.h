@@ -15,7 +15,5 @@ nlohmann::json scheme_to_json(const QScheme& scheme);
 // Every key required; values checked (validate()); `what` names the tensor in errors.
 Result<QScheme> scheme_from_json(const nlohmann::json& j, std::string_view what);
 
-std::string_view rounding_name(Rounding mode);
-Result<Rounding> parse_rounding(std::string_view name);
 
 }  // namespace lowbit::quant

@@ -1,10 +1,27 @@
-// choose_qparams.cc: range → (scale, zero point); the formulas are in the header.
+// choose_qparams.cc: range → (scale, zero point) (the formulas are in the header), bit ranges,
+// and the names of the rounding modes.
 #include "kernels/quant/choose_qparams.h"
 
 #include <algorithm>
 #include <cmath>
 
 namespace lowbit::kernels {
+
+std::string_view rounding_name(Rounding mode) {
+  switch (mode) {
+    case Rounding::kHalfEven: return "half-even";
+    case Rounding::kHalfAway: return "half-away";
+    case Rounding::kFloor: return "floor";
+    case Rounding::kStochastic: return "stochastic";
+  }
+  return "half-even";
+}
+
+std::optional<Rounding> parse_rounding(std::string_view name) {
+  for (Rounding r : {Rounding::kHalfEven, Rounding::kHalfAway, Rounding::kFloor, Rounding::kStochastic})
+    if (rounding_name(r) == name) return r;
+  return std::nullopt;
+}
 
 QuantRange range_for_bits(int bits, bool is_signed, bool narrow) {
   if (is_signed) {

@@ -22,6 +22,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace lowbit::kernels {
 
@@ -31,6 +33,12 @@ enum class Rounding : uint8_t {
   kFloor,         // toward −∞
   kStochastic,    // floor(v + u), u ~ U[0,1): unbiased, E[q] = v; seeded, reproducible
 };
+
+// "half-even", "half-away", "floor", "stochastic" — the names recipes, files and the
+// com.lowbit ops use.
+std::string_view rounding_name(Rounding mode);
+// The mode called `name`, or nullopt.
+std::optional<Rounding> parse_rounding(std::string_view name);
 
 struct SlotLayout {
   int64_t outer = 1;
