@@ -7,6 +7,7 @@
 
 #include "core/cpu_features.h"
 #include "kernels/fp32/depthwise_impl.h"
+#include "kernels/isa.h"
 
 namespace lowbit::kernels {
 namespace {
@@ -16,8 +17,7 @@ constexpr double kParallelMinMacs = 262144.0;
 
 bool use_avx2() {
   static const bool yes = [] {
-    const char* isa = std::getenv("LOWBIT_ISA");
-    if (isa && std::strcmp(isa, "scalar") == 0) return false;
+    if (isa_ceiling() == Isa::kScalar) return false;
     const CpuFeatures& f = cpu_features();
     return f.avx2 && f.fma && f.os_avx;
   }();

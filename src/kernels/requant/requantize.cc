@@ -1,0 +1,103 @@
+// requantize.cc: dyadic_multiplier, the scalar row kernels, and the run-time choice of the
+// AVX2 ones (requantize_avx2.cc).
+#include "kernels/requant/requantize.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/check.h"
+#include "core/cpu_features.h"
+#include "kernels/isa.h"
+
+namespace lowbit::kernels {
+
+Result<DyadicMultiplier> dyadic_multiplier(double m) {
+  if (!std::isfinite(m)) return Status::errorf("requantization multiplier {} is not finite", m);
+  if (m < 0) return Status::errorf("requantization multiplier {} is negative", m);
+  if (m == 0) return DyadicMultiplier{};
+  int e = 0;
+  const double q = std::frexp(m, &e);  // m = q · 2^e, q in [0.5, 1)
+  // q · 2^31 only moves the exponent, so it is exact; round() takes ties away from zero.
+  int64_t q_fixed = static_cast<int64_t>(std::round(std::ldexp(q, 31)));
+  if (q_fixed == (int64_t{1} << 31)) {  // q rounded up to 1.0: renormalize to 0.5 · 2^(e+1)
+    q_fixed >>= 1;
+    ++e;
+  }
+  if (e < kMinDyadicShift || e > kMaxDyadicShift) {
+    return Status::errorf("requantization multiplier {} needs shift {}, outside [{}, {}] (multipliers in [2^-32, 2^30))",
+                          m, e, kMinDyadicShift, kMaxDyadicShift);
+  }
+  return DyadicMultiplier{static_cast<int32_t>(q_fixed), e};
+}
+
+void check_requantize_rows(int64_t rows, int64_t cols, const DyadicMultiplier* mult, int64_t nmult, int32_t lo,
+                           int32_t hi, int32_t qmin, int32_t qmax) {
+  LB_CHECK(rows >= 0 && cols >= 0, "negative requantize block size");
+  LB_CHECK(nmult == 1 || nmult == cols, "requantize needs one multiplier or one per column");
+  LB_CHECK(qmin <= lo && lo <= hi && hi <= qmax, "requantize clamp bounds outside the output type");
+  for (int64_t i = 0; i < nmult; ++i) {
+    LB_CHECK(mult[i].shift >= kMinDyadicShift && mult[i].shift <= kMaxDyadicShift, "dyadic shift out of [-31, 30]");
+  }
+}
+
+namespace {
+
+template <typename T>
+void requantize_rows_scalar(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult,
+                            int64_t nmult, int32_t zy, int32_t lo, int32_t hi, T* out) {
+  if (nmult == 1) {
+    // One multiplier: the block is one flat run, shifts split once.
+    const int32_t m0 = mult[0].m0;
+    const int left = mult[0].shift > 0 ? mult[0].shift : 0;
+    const int right = mult[0].shift < 0 ? -mult[0].shift : 0;
+    const int64_t n = rows * cols;
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(requantize_split(acc[i], m0, left, right, zy, lo, hi));
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const int32_t* a = acc + r * cols;
+    T* o = out + r * cols;
+    for (int64_t c = 0; c < cols; ++c) {
+      const int s = mult[c].shift;
+      o[c] = static_cast<T>(requantize_split(a[c], mult[c].m0, s > 0 ? s : 0, s < 0 ? -s : 0, zy, lo, hi));
+    }
+  }
+}
+
+}  // namespace
+
+void requantize_to_u8_scalar(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult,
+                             int64_t nmult, int32_t zy, int32_t lo, int32_t hi, uint8_t* out) {
+  check_requantize_rows(rows, cols, mult, nmult, lo, hi, 0, 255);
+  requantize_rows_scalar(acc, rows, cols, mult, nmult, zy, lo, hi, out);
+}
+
+void requantize_to_s8_scalar(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult,
+                             int64_t nmult, int32_t zy, int32_t lo, int32_t hi, int8_t* out) {
+  check_requantize_rows(rows, cols, mult, nmult, lo, hi, -128, 127);
+  requantize_rows_scalar(acc, rows, cols, mult, nmult, zy, lo, hi, out);
+}
+
+bool requantize_uses_avx2() {
+  static const bool yes = [] {
+    if (isa_ceiling() == Isa::kScalar) return false;
+    const CpuFeatures& f = cpu_features();
+    return f.avx2 && f.os_avx;
+  }();
+  return yes;
+}
+
+void requantize_to_u8(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult, int64_t nmult,
+                      int32_t zy, int32_t lo, int32_t hi, uint8_t* out) {
+  auto* fn = requantize_uses_avx2() ? requantize_to_u8_avx2 : requantize_to_u8_scalar;
+  fn(acc, rows, cols, mult, nmult, zy, lo, hi, out);
+}
+
+void requantize_to_s8(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult, int64_t nmult,
+                      int32_t zy, int32_t lo, int32_t hi, int8_t* out) {
+  auto* fn = requantize_uses_avx2() ? requantize_to_s8_avx2 : requantize_to_s8_scalar;
+  fn(acc, rows, cols, mult, nmult, zy, lo, hi, out);
+}
+
+}  // namespace lowbit::kernels
