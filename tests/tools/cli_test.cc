@@ -35,6 +35,15 @@ TEST(Cli, InfoCpu) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_TRUE(j.contains("features"));
+  // The int8 kernels' instruction set: the best supported one, or the one LOWBIT_ISA names.
+  const auto& supported = j["int8_isas_supported"];
+  ASSERT_FALSE(supported.empty());
+  EXPECT_EQ(supported[0], "scalar");
+  EXPECT_EQ(j["int8_isa"], supported.back());
+  r = lowbit("info --cpu --json", "LOWBIT_ISA=scalar");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["int8_isa"], "scalar");
+  expect_bad_input(lowbit("info --cpu", "LOWBIT_ISA=neon"), "LOWBIT_ISA", "'neon'");
 }
 
 TEST(Cli, EvalJsonHasTop1NAndSpeed) {

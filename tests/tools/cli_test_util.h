@@ -27,9 +27,11 @@ inline std::string temp_dir() {
   return dir;
 }
 
-inline CmdResult lowbit(const std::string& args) {
+// Runs `lowbit ARGS`, with `env` ("NAME=value ...") prepended to the command when given.
+inline CmdResult lowbit(const std::string& args, const std::string& env = "") {
   const std::string out = temp_dir() + "/stdout", err = temp_dir() + "/stderr";
-  const std::string cmd = std::string(LOWBIT_CLI_PATH) + " " + args + " >" + out + " 2>" + err;
+  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(LOWBIT_CLI_PATH) + " " + args + " >" + out +
+                          " 2>" + err;
   const int status = std::system(cmd.c_str());
   CmdResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

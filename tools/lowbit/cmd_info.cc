@@ -7,6 +7,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "core/cpu_features.h"
+#include "kernels/isa.h"
 #include "core/thread_pool.h"
 #include "exec/model.h"
 #include "ir/graph_stats.h"
@@ -22,12 +23,18 @@ struct InfoOptions {
   bool json = false;
 };
 
-nlohmann::json cpu_json() {
+Result<nlohmann::json> cpu_json() {
   const CpuFeatures& f = cpu_features();
-  return {{"vendor", f.vendor},
-          {"brand", f.brand},
-          {"features", f.summary()},
-          {"threads", default_threads()}};
+  LB_ASSIGN_OR_RETURN(const kernels::Isa isa, kernels::selected_isa());
+  nlohmann::json supported = nlohmann::json::array();
+  for (kernels::Isa i : kernels::kAllIsas)
+    if (kernels::isa_supported(i)) supported.push_back(kernels::isa_name(i));
+  return nlohmann::json{{"vendor", f.vendor},
+                        {"brand", f.brand},
+                        {"features", f.summary()},
+                        {"threads", default_threads()},
+                        {"int8_isa", kernels::isa_name(isa)},
+                        {"int8_isas_supported", supported}};
 }
 
 nlohmann::json value_json(const ir::Value& v) {
@@ -71,13 +78,18 @@ ir::GraphStats per_sample_stats(const ir::Graph& graph) {
 
 int run_info(const InfoOptions& o) {
   if (o.cpu) {
-    const nlohmann::json j = cpu_json();
+    const Result<nlohmann::json> cj = cpu_json();
+    if (!cj.is_ok()) return report_error(cj.status());
+    const nlohmann::json& j = *cj;
     if (o.json) {
       std::printf("%s\n", j.dump(2).c_str());
     } else {
-      std::printf("cpu:      %s (%s)\nfeatures: %s\nthreads:  %d\n", j["brand"].get<std::string>().c_str(),
-                  j["vendor"].get<std::string>().c_str(), j["features"].get<std::string>().c_str(),
-                  j["threads"].get<int>());
+      std::string supported;
+      for (const auto& s : j["int8_isas_supported"]) supported += (supported.empty() ? "" : ", ") + s.get<std::string>();
+      std::printf("cpu:      %s (%s)\nfeatures: %s\nthreads:  %d\nint8:     %s (supported: %s; LOWBIT_ISA picks one)\n",
+                  j["brand"].get<std::string>().c_str(), j["vendor"].get<std::string>().c_str(),
+                  j["features"].get<std::string>().c_str(), j["threads"].get<int>(),
+                  j["int8_isa"].get<std::string>().c_str(), supported.c_str());
     }
     if (o.model.empty()) return kExitOk;
   }
