@@ -19,6 +19,8 @@ echo "== CPU (OpenBLAS core type for benchmarks: ${coretype:-auto})"
 echo "$features"
 echo "== FP32 kernels"
 run "$build/bench/fp32_kernels_bench" --benchmark_min_time=0.3
+echo "== int8 GEMM: peak int8 and FP32 rates, GEMM GOP/s and fraction of peak per ISA"
+run "$build/bench/int8_gemm_bench" --benchmark_min_time=0.3
 echo "== FP32 models (images/s)"
 run "$build/bench/models_fp32_bench"
 echo "== Calibration of resnet8: seconds and peak RSS at 256 and 8192 samples, per activation observer"
