@@ -13,7 +13,11 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include "temp_dir.h"
+
 namespace lowbit::onnx::testing {
+
+using lowbit::testing::TempDir;
 
 using ::onnx::AttributeProto;
 using ::onnx::GraphProto;
@@ -21,27 +25,6 @@ using ::onnx::ModelProto;
 using ::onnx::NodeProto;
 using ::onnx::TensorProto;
 
-// A fresh folder under ::testing::TempDir(), removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::path(::testing::TempDir()) / "lowbit_onnx_XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) ADD_FAILURE() << "mkdtemp failed for " << tmpl;
-    dir_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& dir() const { return dir_; }
-  std::string path(const std::string& name) const { return (std::filesystem::path(dir_) / name).string(); }
-
- private:
-  std::string dir_;
-};
 
 inline void write_bytes(const std::string& path, std::string_view bytes) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);

@@ -10,39 +10,14 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 namespace lowbit::quant {
 namespace {
 
 using nlohmann::json;
+using lowbit::testing::TempDir;
 
-// A fresh folder under ::testing::TempDir(), removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::path(::testing::TempDir()) / "lowbit_recipe_XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) ADD_FAILURE() << "mkdtemp failed for " << tmpl;
-    dir_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  // Writes `text` to dir/name (creating sub-folders) and returns the full path.
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::filesystem::path p = std::filesystem::path(dir_) / name;
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream f(p, std::ios::binary | std::ios::trunc);
-    f << text;
-    EXPECT_TRUE(f.good()) << "cannot write " << p;
-    return p.string();
-  }
-
- private:
-  std::string dir_;
-};
 
 Recipe must_load(const std::string& name) {
   Result<Recipe> r = load_recipe(name);
