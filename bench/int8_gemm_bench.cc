@@ -234,30 +234,54 @@ void BM_Peak(benchmark::State& state, Peak p, const char* unit) {
                                             benchmark::Counter::kIs1000);
 }
 
-void BM_Gemm(benchmark::State& state, Isa isa, double peak_ops) {
-  const int64_t n = state.range(0);
-  const int threads = static_cast<int>(state.range(1));
+// C[M×N] = A[M×K]·Wᵀ with random data; GOP/s and the fraction of `threads` × the peak.
+void run_gemm(benchmark::State& state, Isa isa, double peak_ops, int64_t m, int64_t n, int64_t k, int threads) {
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> u8(0, 255), s8(-127, 127);
-  std::vector<uint8_t> a(static_cast<size_t>(n * n));
-  std::vector<int8_t> w(static_cast<size_t>(n * n));
-  std::vector<int32_t> bias(static_cast<size_t>(n)), c(static_cast<size_t>(n * n));
+  std::vector<uint8_t> a(static_cast<size_t>(m * k));
+  std::vector<int8_t> w(static_cast<size_t>(n * k));
+  std::vector<int32_t> bias(static_cast<size_t>(n)), c(static_cast<size_t>(m * n));
   for (uint8_t& v : a) v = static_cast<uint8_t>(u8(rng));
   for (int8_t& v : w) v = static_cast<int8_t>(s8(rng));
   for (int32_t& v : bias) v = s8(rng);
-  const kernels::PackedWeights pw = kernels::pack_weights(w.data(), n, n, isa);
+  const kernels::PackedWeights pw = kernels::pack_weights(w.data(), n, k, isa);
   ThreadPool pool(threads);
   for (auto _ : state) {
-    kernels::gemm_u8s8s32(a.data(), n, n, 128, pw, bias.data(), c.data(), n, &pool);
+    kernels::gemm_u8s8s32(a.data(), m, k, 128, pw, bias.data(), c.data(), n, &pool);
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
-  const double ops = 2.0 * static_cast<double>(n) * n * n;
+  const double ops = 2.0 * static_cast<double>(m) * n * k;
   state.counters["GOP/s"] =
       benchmark::Counter(ops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
   if (peak_ops > 0.0)
     state.counters["peak_frac"] =
         benchmark::Counter(ops / (threads * peak_ops), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_Gemm(benchmark::State& state, Isa isa, double peak_ops) {
+  const int64_t n = state.range(0);
+  run_gemm(state, isa, peak_ops, n, n, n, static_cast<int>(state.range(1)));
+}
+
+// The reference models' non-depthwise convolutions as the GEMMs the integer runtime runs
+// (im2col rows: M = 64 images × output pixels, N = output channels, K = in channels · kh · kw).
+struct ConvShape {
+  const char* name;
+  int64_t pixels, n, k;
+};
+constexpr ConvShape kModelConvs[] = {
+    {"lenet.conv1", 784, 16, 25},     {"lenet.conv2", 100, 32, 400},    {"resnet8.stem", 784, 16, 9},
+    {"resnet8.layer1", 784, 16, 144}, {"resnet8.layer2.conv1", 196, 32, 144}, {"resnet8.layer2.conv2", 196, 32, 288},
+    {"resnet8.layer2.shortcut", 196, 32, 16}, {"resnet8.layer3.conv1", 49, 64, 288},
+    {"resnet8.layer3.conv2", 49, 64, 576}, {"resnet8.layer3.shortcut", 49, 64, 32},
+    {"mobilenet.pw1", 784, 32, 16},   {"mobilenet.pw2", 196, 64, 32},   {"mobilenet.pw3", 196, 64, 64},
+    {"mobilenet.pw4", 49, 128, 64},   {"mobilenet.pw5", 49, 128, 128},
+};
+constexpr int64_t kConvBatch = 64;
+
+void BM_ModelConv(benchmark::State& state, Isa isa, double peak_ops, ConvShape c) {
+  run_gemm(state, isa, peak_ops, kConvBatch * c.pixels, c.n, c.k, static_cast<int>(state.range(0)));
 }
 
 }  // namespace
@@ -303,6 +327,14 @@ int main(int argc, char** argv) {
       b->ArgNames({"n", "threads"})->Unit(benchmark::kMillisecond);
       if (t > 1) b->UseRealTime();
     }
+    if (isa == Isa::kScalar) continue;
+    for (const ConvShape& c : kModelConvs)
+      for (int64_t t : {1, 2}) {
+        const std::string conv = "Conv/" + std::string(kernels::isa_name(isa)) + "/" + c.name;
+        auto* b = benchmark::RegisterBenchmark(conv.c_str(), BM_ModelConv, isa, peak, c);
+        b->Arg(t)->ArgName("threads")->Unit(benchmark::kMicrosecond);
+        if (t > 1) b->UseRealTime();
+      }
   }
 
   benchmark::Initialize(&argc, argv);
