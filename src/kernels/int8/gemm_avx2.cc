@@ -22,6 +22,7 @@
 #include <cstdint>
 
 #include "kernels/int8/gemm.h"
+#include "kernels/int8/gemm_loads.h"
 
 #pragma GCC push_options
 #pragma GCC target("avx2")
@@ -32,18 +33,8 @@ namespace {
 constexpr int kNr = 8;
 constexpr int kMr = 4;
 
-inline int32_t load4(const uint8_t* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return v;
-}
-
-// The `n` (< 4) bytes at p, zero-extended to 4: the tail group of a row.
-inline int32_t load_tail(const uint8_t* p, int64_t n) {
-  uint32_t v = 0;
-  for (int64_t i = 0; i < n; ++i) v |= static_cast<uint32_t>(p[i]) << (8 * i);
-  return static_cast<int32_t>(v);
-}
+using int8_gemm::load4;
+using int8_gemm::load_tail;
 
 // Rows of a tile, for the macros below: GCC keeps named vector variables in registers but
 // spills arrays of them.

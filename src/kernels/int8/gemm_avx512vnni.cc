@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "kernels/int8/gemm.h"
+#include "kernels/int8/gemm_loads.h"
 
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni")
@@ -29,18 +30,8 @@ constexpr int kNr = 32;
 constexpr int kMr = 12;
 constexpr int64_t kKc = 512;  // k per block, a multiple of 4
 
-inline int32_t load4(const uint8_t* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return v;
-}
-
-// The `n` (< 4) bytes at p, zero-extended to 4: the tail group of a row.
-inline int32_t load_tail(const uint8_t* p, int64_t n) {
-  uint32_t v = 0;
-  for (int64_t i = 0; i < n; ++i) v |= static_cast<uint32_t>(p[i]) << (8 * i);
-  return static_cast<int32_t>(v);
-}
+using int8_gemm::load4;
+using int8_gemm::load_tail;
 
 // acc += Σ_{r<4} a[4l + r] · w[4l + r] per 32-bit lane l (a unsigned, w signed): vpdpbusd.
 // As one asm statement because GCC 12 copies the accumulator of _mm512_dpbusd_epi32 to a

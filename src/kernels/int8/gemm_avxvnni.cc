@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "kernels/int8/gemm.h"
+#include "kernels/int8/gemm_loads.h"
 
 #pragma GCC push_options
 #pragma GCC target("avx2,avxvnni")
@@ -24,18 +25,8 @@ namespace {
 constexpr int kNr = 16;
 constexpr int kMr = 6;
 
-inline int32_t load4(const uint8_t* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return v;
-}
-
-// The `n` (< 4) bytes at p, zero-extended to 4: the tail group of a row.
-inline int32_t load_tail(const uint8_t* p, int64_t n) {
-  uint32_t v = 0;
-  for (int64_t i = 0; i < n; ++i) v |= static_cast<uint32_t>(p[i]) << (8 * i);
-  return static_cast<int32_t>(v);
-}
+using int8_gemm::load4;
+using int8_gemm::load_tail;
 
 // acc += Σ_{r<4} a[4l + r] · w[4l + r] per 32-bit lane l (a unsigned, w signed). One asm
 // statement: {vex} keeps the AVX-VNNI encoding (the EVEX form needs AVX-512 VL) and "+x" ties
