@@ -360,9 +360,9 @@ TEST(Requantize, ClampBoundsFoldRelu6) {
 // ---- Row kernels ---------------------------------------------------------------------------
 
 using U8Kernel = void (*)(const int32_t*, int64_t, int64_t, const DyadicMultiplier*, int64_t, int32_t, int32_t,
-                          int32_t, uint8_t*);
+                          int32_t, uint8_t*, int);
 using S8Kernel = void (*)(const int32_t*, int64_t, int64_t, const DyadicMultiplier*, int64_t, int32_t, int32_t,
-                          int32_t, int8_t*);
+                          int32_t, int8_t*, int);
 
 bool have_avx2() {
   const CpuFeatures& f = cpu_features();
@@ -394,16 +394,16 @@ TEST(RequantizeRows, HandValues) {
   const std::vector<int8_t> want_s8_t = {6, 6, 6, -2, 5, 53};
   for (U8Kernel k : u8_kernels()) {
     std::vector<uint8_t> out(6);
-    k(acc.data(), 2, 3, per_channel, 3, 3, 0, 255, out.data());
+    k(acc.data(), 2, 3, per_channel, 3, 3, 0, 255, out.data(), 0);
     EXPECT_EQ(out, want_u8);
-    k(acc.data(), 2, 3, per_tensor, 1, 3, 0, 255, out.data());
+    k(acc.data(), 2, 3, per_tensor, 1, 3, 0, 255, out.data(), 0);
     EXPECT_EQ(out, want_u8_t);
   }
   for (S8Kernel k : s8_kernels()) {
     std::vector<int8_t> out(6);
-    k(acc.data(), 2, 3, per_channel, 3, 3, -128, 127, out.data());
+    k(acc.data(), 2, 3, per_channel, 3, 3, -128, 127, out.data(), 0);
     EXPECT_EQ(out, want_s8);
-    k(acc.data(), 2, 3, per_tensor, 1, 3, -128, 127, out.data());
+    k(acc.data(), 2, 3, per_tensor, 1, 3, -128, 127, out.data(), 0);
     EXPECT_EQ(out, want_s8_t);
   }
 }
@@ -412,8 +412,8 @@ TEST(RequantizeRows, EmptyBlocksWriteNothing) {
   const DyadicMultiplier m[] = {{kP30, 0}};
   uint8_t out[1] = {77};
   for (U8Kernel k : u8_kernels()) {
-    k(nullptr, 0, 5, m, 1, 0, 0, 255, out);
-    k(nullptr, 3, 0, m, 1, 0, 0, 255, out);
+    k(nullptr, 0, 5, m, 1, 0, 0, 255, out, 0);
+    k(nullptr, 3, 0, m, 1, 0, 0, 255, out, 0);
     EXPECT_EQ(out[0], 77);
   }
 }
@@ -457,7 +457,7 @@ void check_random_blocks(const std::vector<Kernel>& kernels, int32_t qmin, int32
         for (size_t ki = 0; ki < kernels.size(); ++ki) {
           std::vector<T> out(static_cast<size_t>(n + kGuard), static_cast<T>(0x5a));
           kernels[ki](acc.data(), rows, cols, mult.data(), static_cast<int64_t>(mult.size()), c.zy, c.lo, c.hi,
-                      out.data());
+                      out.data(), 0);
           for (int64_t i = 0; i < n; ++i) {
             ASSERT_EQ(static_cast<int>(out[static_cast<size_t>(i)]), static_cast<int>(want[static_cast<size_t>(i)]))
                 << "kernel " << ki << " cols " << cols << " rows " << rows << " per_channel " << per_channel
@@ -503,6 +503,52 @@ TEST(RequantizeRows, Avx2EqualsScalar) {
     ASSERT_EQ(s_scalar, s_avx) << "iter " << iter;
   }
 }
+
+// Headroom k: every variant computes RDBP(SRDHM(acc · 2^k, m0), k − shift) for shift ≤ 0 (and
+// plain requantize for shift > 0), written here with the reference primitives; and with
+// enough headroom the result is the exactly rounded acc · M except near ties.
+TEST(RequantizeRows, HeadroomMatchesReferenceAndRoundsOnce) {
+  std::mt19937 rng(123);
+  int64_t total = 0, exact = 0;
+  for (int iter = 0; iter < 300; ++iter) {
+    const int k = static_cast<int>(rng() % 12);
+    const int64_t cols = 1 + static_cast<int64_t>(rng() % 70), rows = 1 + static_cast<int64_t>(rng() % 3);
+    const bool per_channel = rng() % 2;
+    std::vector<DyadicMultiplier> mult(per_channel ? static_cast<size_t>(cols) : 1);
+    for (DyadicMultiplier& m : mult) {
+      m.m0 = static_cast<int32_t>((int64_t{1} << 30) + static_cast<int64_t>(rng() % (1u << 30)));
+      m.shift = -static_cast<int>(rng() % 12) + (rng() % 8 == 0 ? 2 : 0);  // mostly ≤ 0, some left shifts
+    }
+    std::vector<int32_t> acc(static_cast<size_t>(rows * cols));
+    // |acc| < 2^(27 − k): acc · 2^k (and acc · 2^2 for the left-shift multipliers) stays in int32.
+    const int64_t bound = int64_t{1} << (27 - k);
+    for (int32_t& a : acc) a = static_cast<int32_t>(static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * bound)) - bound);
+    std::vector<uint8_t> want(acc.size());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        const DyadicMultiplier m = mult[per_channel ? static_cast<size_t>(c) : 0];
+        const int32_t a = acc[static_cast<size_t>(r * cols + c)];
+        int64_t y;
+        if (m.shift > 0) {
+          y = ref_requantize(a, m, 0, -(int32_t{1} << 30), int32_t{1} << 30) + 100;
+        } else {
+          y = 100 + ref_rdbp(ref_srdhm(a * (int32_t{1} << k), m.m0), k - m.shift);
+          const int64_t e = 100 + exact_round_away(a, m);
+          total += 1;
+          exact += y == e;
+        }
+        want[static_cast<size_t>(r * cols + c)] = static_cast<uint8_t>(clamp64(y, 0, 255));
+      }
+    for (U8Kernel kern : u8_kernels()) {
+      std::vector<uint8_t> got(acc.size());
+      kern(acc.data(), rows, cols, mult.data(), static_cast<int64_t>(mult.size()), 100, 0, 255, got.data(), k);
+      ASSERT_EQ(got, want) << "iter " << iter << " headroom " << k;
+    }
+  }
+  EXPECT_GT(total, 1000);
+  EXPECT_GE(static_cast<double>(exact) / static_cast<double>(total), 0.9);
+}
+
 
 }  // namespace
 }  // namespace lowbit::kernels

@@ -32,25 +32,33 @@ Result<DyadicMultiplier> dyadic_multiplier(double m) {
 }
 
 void check_requantize_rows(int64_t rows, int64_t cols, const DyadicMultiplier* mult, int64_t nmult, int32_t lo,
-                           int32_t hi, int32_t qmin, int32_t qmax) {
+                           int32_t hi, int32_t qmin, int32_t qmax, int headroom) {
+  LB_CHECK(headroom >= 0 && headroom <= 31, "requantize headroom outside [0, 31]");
   LB_CHECK(rows >= 0 && cols >= 0, "negative requantize block size");
   LB_CHECK(nmult == 1 || nmult == cols, "requantize needs one multiplier or one per column");
   LB_CHECK(qmin <= lo && lo <= hi && hi <= qmax, "requantize clamp bounds outside the output type");
   for (int64_t i = 0; i < nmult; ++i) {
     LB_CHECK(mult[i].shift >= kMinDyadicShift && mult[i].shift <= kMaxDyadicShift, "dyadic shift out of [-31, 30]");
+    LB_CHECK(mult[i].shift > 0 || headroom - mult[i].shift <= 31, "requantize headroom makes a right shift over 31");
   }
 }
 
 namespace {
 
+// The left / right shifts of one multiplier with `headroom` bits (requantize.h).
+inline void split_shift(int shift, int headroom, int* left, int* right) {
+  *left = shift > 0 ? shift : headroom;
+  *right = shift > 0 ? 0 : headroom - shift;
+}
+
 template <typename T>
 void requantize_rows_scalar(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult,
-                            int64_t nmult, int32_t zy, int32_t lo, int32_t hi, T* out) {
+                            int64_t nmult, int32_t zy, int32_t lo, int32_t hi, T* out, int headroom) {
+  int left = 0, right = 0;
   if (nmult == 1) {
     // One multiplier: the block is one flat run, shifts split once.
     const int32_t m0 = mult[0].m0;
-    const int left = mult[0].shift > 0 ? mult[0].shift : 0;
-    const int right = mult[0].shift < 0 ? -mult[0].shift : 0;
+    split_shift(mult[0].shift, headroom, &left, &right);
     const int64_t n = rows * cols;
     for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(requantize_split(acc[i], m0, left, right, zy, lo, hi));
     return;
@@ -59,8 +67,8 @@ void requantize_rows_scalar(const int32_t* acc, int64_t rows, int64_t cols, cons
     const int32_t* a = acc + r * cols;
     T* o = out + r * cols;
     for (int64_t c = 0; c < cols; ++c) {
-      const int s = mult[c].shift;
-      o[c] = static_cast<T>(requantize_split(a[c], mult[c].m0, s > 0 ? s : 0, s < 0 ? -s : 0, zy, lo, hi));
+      split_shift(mult[c].shift, headroom, &left, &right);
+      o[c] = static_cast<T>(requantize_split(a[c], mult[c].m0, left, right, zy, lo, hi));
     }
   }
 }
@@ -68,15 +76,15 @@ void requantize_rows_scalar(const int32_t* acc, int64_t rows, int64_t cols, cons
 }  // namespace
 
 void requantize_to_u8_scalar(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult,
-                             int64_t nmult, int32_t zy, int32_t lo, int32_t hi, uint8_t* out) {
-  check_requantize_rows(rows, cols, mult, nmult, lo, hi, 0, 255);
-  requantize_rows_scalar(acc, rows, cols, mult, nmult, zy, lo, hi, out);
+                             int64_t nmult, int32_t zy, int32_t lo, int32_t hi, uint8_t* out, int headroom) {
+  check_requantize_rows(rows, cols, mult, nmult, lo, hi, 0, 255, headroom);
+  requantize_rows_scalar(acc, rows, cols, mult, nmult, zy, lo, hi, out, headroom);
 }
 
 void requantize_to_s8_scalar(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult,
-                             int64_t nmult, int32_t zy, int32_t lo, int32_t hi, int8_t* out) {
-  check_requantize_rows(rows, cols, mult, nmult, lo, hi, -128, 127);
-  requantize_rows_scalar(acc, rows, cols, mult, nmult, zy, lo, hi, out);
+                             int64_t nmult, int32_t zy, int32_t lo, int32_t hi, int8_t* out, int headroom) {
+  check_requantize_rows(rows, cols, mult, nmult, lo, hi, -128, 127, headroom);
+  requantize_rows_scalar(acc, rows, cols, mult, nmult, zy, lo, hi, out, headroom);
 }
 
 bool requantize_uses_avx2() {
@@ -89,15 +97,15 @@ bool requantize_uses_avx2() {
 }
 
 void requantize_to_u8(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult, int64_t nmult,
-                      int32_t zy, int32_t lo, int32_t hi, uint8_t* out) {
+                      int32_t zy, int32_t lo, int32_t hi, uint8_t* out, int headroom) {
   auto* fn = requantize_uses_avx2() ? requantize_to_u8_avx2 : requantize_to_u8_scalar;
-  fn(acc, rows, cols, mult, nmult, zy, lo, hi, out);
+  fn(acc, rows, cols, mult, nmult, zy, lo, hi, out, headroom);
 }
 
 void requantize_to_s8(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult, int64_t nmult,
-                      int32_t zy, int32_t lo, int32_t hi, int8_t* out) {
+                      int32_t zy, int32_t lo, int32_t hi, int8_t* out, int headroom) {
   auto* fn = requantize_uses_avx2() ? requantize_to_s8_avx2 : requantize_to_s8_scalar;
-  fn(acc, rows, cols, mult, nmult, zy, lo, hi, out);
+  fn(acc, rows, cols, mult, nmult, zy, lo, hi, out, headroom);
 }
 
 }  // namespace lowbit::kernels

@@ -29,28 +29,37 @@ Result<DyadicMultiplier> dyadic_multiplier(double m);
 // nmult == 1 or nmult == cols; every shift in [−31, 30]; lo ≤ hi within the output type
 // ([0, 255] for uint8, [−128, 127] for int8). zy and m0 may be any int32.
 // Uses the AVX2 kernel where the CPU has it, unless LOWBIT_ISA=scalar.
+//
+// Headroom. `headroom` = k > 0 computes, for each multiplier with shift ≤ 0,
+//   RDBP(SRDHM(acc · 2^k, m0), k − shift)
+// — the same real multiplier, with SRDHM's rounding 2^k times finer. gemmlowp's plain form
+// (k = 0) rounds twice, and when the right shift is small the first rounding lands a visible
+// share of outputs 1 above round(acc · M) (2^−(right+1) of them); with k bits of headroom that
+// share is 2^−(right+k+1). The caller guarantees |acc| · 2^k < 2^31 and k − shift ≤ 31 for
+// every multiplier (runtime::compile derives k from the accumulator's bound); multipliers
+// with shift > 0 ignore k.
 void requantize_to_u8(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult, int64_t nmult,
-                      int32_t zy, int32_t lo, int32_t hi, uint8_t* out);
+                      int32_t zy, int32_t lo, int32_t hi, uint8_t* out, int headroom = 0);
 void requantize_to_s8(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult, int64_t nmult,
-                      int32_t zy, int32_t lo, int32_t hi, int8_t* out);
+                      int32_t zy, int32_t lo, int32_t hi, int8_t* out, int headroom = 0);
 
 // The variants behind the two above, for tests and benchmarks (same contract, same checks).
 // The _avx2 ones may only run where cpu_features() reports avx2 and os_avx; every variant
 // gives bit-identical output.
 void requantize_to_u8_scalar(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult,
-                             int64_t nmult, int32_t zy, int32_t lo, int32_t hi, uint8_t* out);
+                             int64_t nmult, int32_t zy, int32_t lo, int32_t hi, uint8_t* out, int headroom = 0);
 void requantize_to_s8_scalar(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult,
-                             int64_t nmult, int32_t zy, int32_t lo, int32_t hi, int8_t* out);
+                             int64_t nmult, int32_t zy, int32_t lo, int32_t hi, int8_t* out, int headroom = 0);
 void requantize_to_u8_avx2(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult,
-                           int64_t nmult, int32_t zy, int32_t lo, int32_t hi, uint8_t* out);
+                           int64_t nmult, int32_t zy, int32_t lo, int32_t hi, uint8_t* out, int headroom = 0);
 void requantize_to_s8_avx2(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult,
-                           int64_t nmult, int32_t zy, int32_t lo, int32_t hi, int8_t* out);
+                           int64_t nmult, int32_t zy, int32_t lo, int32_t hi, int8_t* out, int headroom = 0);
 
 // True where the row forms use the AVX2 kernel (CPU support, LOWBIT_ISA not "scalar").
 bool requantize_uses_avx2();
 
 // Aborts unless the row-form preconditions above hold (qmin, qmax: the output type's range).
 void check_requantize_rows(int64_t rows, int64_t cols, const DyadicMultiplier* mult, int64_t nmult, int32_t lo,
-                           int32_t hi, int32_t qmin, int32_t qmax);
+                           int32_t hi, int32_t qmin, int32_t qmax, int headroom = 0);
 
 }  // namespace lowbit::kernels

@@ -53,33 +53,37 @@ struct Clamp {
   __m256i pre_lo, pre_hi, zy, lo, hi;
 };
 
-inline Lanes lanes_from(__m256i m0, __m256i shift) {
+// Shifts with `k` bits of headroom (requantize.h): left = shift > 0 ? shift : k,
+// right = shift > 0 ? 0 : k − shift.
+inline Lanes lanes_from(__m256i m0, __m256i shift, int k) {
   const __m256i zero = _mm256_setzero_si256();
+  const __m256i kv = _mm256_set1_epi32(k);
+  const __m256i pos = _mm256_cmpgt_epi32(shift, zero);
   Lanes l;
   l.m0 = m0;
-  l.left = _mm256_max_epi32(shift, zero);
-  l.right = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
+  l.left = _mm256_blendv_epi8(kv, shift, pos);
+  l.right = _mm256_andnot_si256(pos, _mm256_sub_epi32(kv, shift));
   l.shl_hi = _mm256_srav_epi32(_mm256_set1_epi32(kI32Max), l.left);  // largest x with x · 2^left ≤ INT32_MAX
   l.shl_lo = _mm256_xor_si256(l.shl_hi, _mm256_set1_epi32(-1));     // ~(MAX >> left) = MIN >> left
   return l;
 }
 
 // Deinterleaves {m0, shift} pairs held in a (pairs 0–3) and b (pairs 4–7).
-inline Lanes lanes_from_pairs(__m256i a, __m256i b) {
+inline Lanes lanes_from_pairs(__m256i a, __m256i b, int k) {
   const __m256i idx = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
   const __m256i pa = _mm256_permutevar8x32_epi32(a, idx);  // m0 0..3 | shift 0..3
   const __m256i pb = _mm256_permutevar8x32_epi32(b, idx);  // m0 4..7 | shift 4..7
-  return lanes_from(_mm256_permute2x128_si256(pa, pb, 0x20), _mm256_permute2x128_si256(pa, pb, 0x31));
+  return lanes_from(_mm256_permute2x128_si256(pa, pb, 0x20), _mm256_permute2x128_si256(pa, pb, 0x31), k);
 }
 
-inline Lanes load8(const DyadicMultiplier* m) {
+inline Lanes load8(const DyadicMultiplier* m, int k) {
   const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m));
   const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(m + 4));
-  return lanes_from_pairs(a, b);
+  return lanes_from_pairs(a, b, k);
 }
 
 // The first n < 8 multipliers; lanes past n get {0, 0} and are never stored.
-inline Lanes load_partial(const DyadicMultiplier* m, int n) {
+inline Lanes load_partial(const DyadicMultiplier* m, int n, int k) {
   const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i a =
       _mm256_maskload_epi32(reinterpret_cast<const int*>(m), _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * n), iota));
@@ -88,7 +92,7 @@ inline Lanes load_partial(const DyadicMultiplier* m, int n) {
     b = _mm256_maskload_epi32(reinterpret_cast<const int*>(m + 4),
                               _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * n - 8), iota));
   }
-  return lanes_from_pairs(a, b);
+  return lanes_from_pairs(a, b, k);
 }
 
 inline __m256i lane_mask(int n) {
@@ -169,11 +173,32 @@ void run_uniform(const int32_t* a, int64_t n, const Lanes& l, const Clamp& k, T*
 
 template <bool kUnsigned, typename T>
 void requantize_rows_avx2(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult,
-                          int64_t nmult, int32_t zy, int32_t lo, int32_t hi, T* out) {
+                          int64_t nmult, int32_t zy, int32_t lo, int32_t hi, T* out, int headroom) {
   const Clamp k = make_clamp(zy, lo, hi);
   if (nmult == 1) {
-    const Lanes l = lanes_from(_mm256_set1_epi32(mult[0].m0), _mm256_set1_epi32(mult[0].shift));
+    const Lanes l = lanes_from(_mm256_set1_epi32(mult[0].m0), _mm256_set1_epi32(mult[0].shift), headroom);
     run_uniform<kUnsigned>(acc, rows * cols, l, k, out);
+    return;
+  }
+  // Per-column multipliers: unpack each 8-column block's lanes once for all rows when the
+  // row is narrow enough to keep them (the common case: ≤ 256 output channels).
+  constexpr int64_t kMaxCachedBlocks = 32;
+  const int64_t full = cols / 8;
+  const int rest = static_cast<int>(cols - full * 8);
+  if (full + 1 <= kMaxCachedBlocks) {
+    Lanes blocks[kMaxCachedBlocks];
+    for (int64_t b = 0; b < full; ++b) blocks[b] = load8(mult + b * 8, headroom);
+    if (rest) blocks[full] = load_partial(mult + full * 8, rest, headroom);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int32_t* a = acc + r * cols;
+      T* o = out + r * cols;
+      for (int64_t b = 0; b < full; ++b)
+        store8<kUnsigned>(o + b * 8, requant8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + b * 8)), blocks[b], k));
+      if (rest) {
+        const __m256i x = _mm256_maskload_epi32(a + full * 8, lane_mask(rest));
+        store_partial<kUnsigned>(o + full * 8, requant8(x, blocks[full], k), rest);
+      }
+    }
     return;
   }
   for (int64_t r = 0; r < rows; ++r) {
@@ -181,12 +206,11 @@ void requantize_rows_avx2(const int32_t* acc, int64_t rows, int64_t cols, const 
     T* o = out + r * cols;
     int64_t c = 0;
     for (; c + 8 <= cols; c += 8) {
-      store8<kUnsigned>(o + c, requant8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + c)), load8(mult + c), k));
+      store8<kUnsigned>(o + c, requant8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + c)), load8(mult + c, headroom), k));
     }
     if (c < cols) {
-      const int rest = static_cast<int>(cols - c);
       const __m256i x = _mm256_maskload_epi32(a + c, lane_mask(rest));
-      store_partial<kUnsigned>(o + c, requant8(x, load_partial(mult + c, rest), k), rest);
+      store_partial<kUnsigned>(o + c, requant8(x, load_partial(mult + c, rest, headroom), k), rest);
     }
   }
 }
@@ -194,15 +218,15 @@ void requantize_rows_avx2(const int32_t* acc, int64_t rows, int64_t cols, const 
 }  // namespace
 
 void requantize_to_u8_avx2(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult,
-                           int64_t nmult, int32_t zy, int32_t lo, int32_t hi, uint8_t* out) {
-  check_requantize_rows(rows, cols, mult, nmult, lo, hi, 0, 255);
-  requantize_rows_avx2<true>(acc, rows, cols, mult, nmult, zy, lo, hi, out);
+                           int64_t nmult, int32_t zy, int32_t lo, int32_t hi, uint8_t* out, int headroom) {
+  check_requantize_rows(rows, cols, mult, nmult, lo, hi, 0, 255, headroom);
+  requantize_rows_avx2<true>(acc, rows, cols, mult, nmult, zy, lo, hi, out, headroom);
 }
 
 void requantize_to_s8_avx2(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult,
-                           int64_t nmult, int32_t zy, int32_t lo, int32_t hi, int8_t* out) {
-  check_requantize_rows(rows, cols, mult, nmult, lo, hi, -128, 127);
-  requantize_rows_avx2<false>(acc, rows, cols, mult, nmult, zy, lo, hi, out);
+                           int64_t nmult, int32_t zy, int32_t lo, int32_t hi, int8_t* out, int headroom) {
+  check_requantize_rows(rows, cols, mult, nmult, lo, hi, -128, 127, headroom);
+  requantize_rows_avx2<false>(acc, rows, cols, mult, nmult, zy, lo, hi, out, headroom);
 }
 
 }  // namespace lowbit::kernels
