@@ -81,6 +81,17 @@ Result<Tensor> Tensor::make_uninit(DType dtype, Shape shape) {
   return t;
 }
 
+Tensor Tensor::view(std::shared_ptr<uint8_t> storage, size_t offset, DType dtype, Shape shape) {
+  LB_CHECK(offset % kAlignment == 0, "Tensor::view: offset not aligned");
+  Tensor t;
+  t.numel_ = lowbit::numel(shape);
+  uint8_t* p = storage.get() + offset;
+  t.buf_ = std::shared_ptr<uint8_t>(std::move(storage), p);  // aliasing: owns storage, points at p
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
 Tensor Tensor::zeros(DType dtype, Shape shape) {
   Result<Tensor> t = make(dtype, std::move(shape));
   LB_CHECK(t.is_ok(), t.status().message().c_str());

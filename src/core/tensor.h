@@ -42,6 +42,11 @@ class Tensor {
   // When on, make_uninit fills new storage with 0xff bytes (NaN as f32) so an element a kernel
   // forgot to write shows up. Starts on when LOWBIT_POISON_UNINIT is set (the test suite sets it).
   static void set_poison_uninit(bool on);
+  // A tensor over existing storage: `shape` elements of `dtype` starting `offset` bytes into
+  // `storage` (a multiple of kAlignment), sharing its ownership. The caller guarantees the
+  // bytes exist, plus the 64 bytes past the end that vector kernels may read (the integer
+  // runtime's arena places its planned values this way).
+  static Tensor view(std::shared_ptr<uint8_t> storage, size_t offset, DType dtype, Shape shape);
   // As make(), for shapes proven sane by the caller (LB_CHECK on failure).
   static Tensor zeros(DType dtype, Shape shape);
   template <typename T>

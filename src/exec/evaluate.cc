@@ -16,11 +16,16 @@ Result<Top1> evaluate_top1(const Session& session, const data::Dataset& data, in
                            const std::function<void(int64_t, int64_t, int64_t)>& progress) {
   if (session.graph().inputs.size() != 1)
     return Status::errorf("evaluation needs a model with one input, this one has {}", session.graph().inputs.size());
+  return evaluate_top1([&](const std::vector<Tensor>& in) { return session.run(in); }, data, limit, batch, progress);
+}
+
+Result<Top1> evaluate_top1(const RunFn& run, const data::Dataset& data, int64_t limit, int64_t batch,
+                           const std::function<void(int64_t, int64_t, int64_t)>& progress) {
   if (!data.has_labels()) return Status::error("evaluation needs labels");
   Top1 r;
   const Status st = data::for_each_batch(data, limit, batch, [&](const data::Batch& b, int64_t done, int64_t total) -> Status {
     const auto t0 = std::chrono::steady_clock::now();
-    LB_ASSIGN_OR_RETURN(std::vector<Tensor> out, session.run({b.x}));
+    LB_ASSIGN_OR_RETURN(std::vector<Tensor> out, run({b.x}));
     r.infer_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const Tensor& logits = out[0];
     const int64_t n = static_cast<int64_t>(b.labels.size());

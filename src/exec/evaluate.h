@@ -21,8 +21,13 @@ struct Top1 {
 // Index of the largest of n logits (the first on ties, like torch.argmax).
 int64_t argmax(const float* p, int64_t n);
 
+// A model as a function from inputs to outputs (a Session, a compiled integer Program, ...).
+using RunFn = std::function<Result<std::vector<Tensor>>(const std::vector<Tensor>&)>;
+
 // Runs the first `limit` samples (≤ 0: all) in batches; output 0 must be [batch, classes].
 // `progress(done, total, correct)` is called after each batch.
+Result<Top1> evaluate_top1(const RunFn& run, const data::Dataset& data, int64_t limit, int64_t batch,
+                           const std::function<void(int64_t, int64_t, int64_t)>& progress = nullptr);
 Result<Top1> evaluate_top1(const Session& session, const data::Dataset& data, int64_t limit, int64_t batch,
                            const std::function<void(int64_t, int64_t, int64_t)>& progress = nullptr);
 

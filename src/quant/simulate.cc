@@ -10,10 +10,15 @@
 
 namespace lowbit::quant {
 
+Result<ir::Graph> simulation_graph(const QuantizedModel& model, std::map<std::string, std::string>* dequantized) {
+  LB_ASSIGN_OR_RETURN(ir::Graph g, to_qdq_graph(model, dequantized));
+  LB_TRY(exec::prepare_graph(g));
+  return g;
+}
+
 Result<Simulation> make_simulation(const QuantizedModel& model) {
   std::map<std::string, std::string> dq;
-  LB_ASSIGN_OR_RETURN(ir::Graph g, to_qdq_graph(model, &dq));
-  LB_TRY(exec::prepare_graph(g));
+  LB_ASSIGN_OR_RETURN(ir::Graph g, simulation_graph(model, &dq));
   LB_ASSIGN_OR_RETURN(exec::Session s, exec::Session::create(std::move(g)));
   return Simulation{std::move(s), std::move(dq)};
 }

@@ -21,6 +21,11 @@ struct Simulation {
 
 Result<Simulation> make_simulation(const QuantizedModel& model);
 
+// The graph the simulation runs: to_qdq_graph prepared (weight dequantization folded into FP32
+// constants, shapes inferred). The integer runtime compiles this same graph, so its FP32
+// fallback computes exactly what the simulation computes.
+Result<ir::Graph> simulation_graph(const QuantizedModel& model, std::map<std::string, std::string>* dequantized);
+
 // One quantized layer's output error against FP32.
 struct LayerError {
   std::string node;     // head node (Conv, Gemm, Add, ...)

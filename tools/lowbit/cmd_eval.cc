@@ -12,7 +12,7 @@
 #include "exec/evaluate.h"
 #include "exec/model.h"
 #include "exec/session.h"
-#include "quant/qdq_format.h"
+#include "runtime/engine.h"
 
 namespace lowbit::cli {
 namespace {
@@ -22,26 +22,23 @@ struct EvalOptions {
   std::string data = "fashion-mnist", labels, split = "test", preprocess;
   int64_t limit = 0, batch = 64;
   bool json = false;
+  std::string engine;  // "" = int for quantized models, fp32 otherwise
 };
 
 struct EvalResult {
   std::string model, data;
   int64_t n = 0, correct = 0;
   double top1 = 0, images_per_s = 0;
-  std::string engine;  // "fp32", or "sim" for a quantized model (fake-quant in FP32)
+  std::string engine;  // "fp32"; "int" or "sim" for a quantized model
 };
 
 Result<EvalResult> eval_model(const EvalOptions& o, const std::string& model) {
-  Result<ir::Graph> graph = exec::load_model(model);
-  if (!graph.is_ok()) return graph.status();
-  const bool quantized = quant::has_quant_ops(*graph);
-  Result<data::Normalize> norm = data::normalize_from_metadata(graph->metadata);
+  LB_ASSIGN_OR_RETURN(runtime::Engine engine, runtime::open_engine(model, o.engine));
+  Result<data::Normalize> norm = data::normalize_from_metadata(engine.graph().metadata);
   if (!norm.is_ok()) return norm.status().with_context(model);
-  Result<exec::Session> session = exec::Session::create(std::move(graph).value());
-  if (!session.is_ok()) return session.status().with_context(model);
-  if (session->graph().inputs.size() != 1)
+  if (engine.graph().inputs.size() != 1)
     return Status::errorf("{}: eval needs a model with one input, this one has {}", model,
-                          session->graph().inputs.size());
+                          engine.graph().inputs.size());
 
   data::DataSpec spec;
   spec.source = o.data;
@@ -56,7 +53,7 @@ Result<EvalResult> eval_model(const EvalOptions& o, const std::string& model) {
   const int64_t total = o.limit > 0 ? std::min(o.limit, ds.size()) : ds.size();
 
   Progress progress("eval " + model, total);
-  Result<exec::Top1> top = exec::evaluate_top1(*session, ds, total, o.batch, [&](int64_t done, int64_t, int64_t correct) {
+  Result<exec::Top1> top = exec::evaluate_top1(engine.run, ds, total, o.batch, [&](int64_t done, int64_t, int64_t correct) {
     progress.update(done, fmt::format("top-1 {:.2f}%", 100.0 * static_cast<double>(correct) / static_cast<double>(done)));
   });
   progress.finish();
@@ -66,7 +63,7 @@ Result<EvalResult> eval_model(const EvalOptions& o, const std::string& model) {
   if (seen == 0) return Status::errorf("{}: no samples to evaluate", o.data);
   EvalResult r;
   r.model = model;
-  r.engine = quantized ? "sim" : "fp32";
+  r.engine = engine.kind;
   r.data = ds.description();
   r.n = seen;
   r.correct = correct;
@@ -79,7 +76,7 @@ int run_eval(const EvalOptions& o) {
   nlohmann::json all = nlohmann::json::array();
   const bool table = o.models.size() > 1;
   if (table && !o.json)
-    std::printf("%-32s %9s %13s %12s\n", "model", "top-1", "correct", "images/s");
+    std::printf("%-32s %-6s %9s %13s %12s\n", "model", "engine", "top-1", "correct", "images/s");
   for (const std::string& model : o.models) {
     Result<EvalResult> r = eval_model(o, model);
     if (!r.is_ok()) return report_error(r.status());
@@ -88,12 +85,12 @@ int run_eval(const EvalOptions& o) {
                    {"engine", r->engine}});
     if (o.json) continue;
     if (table)
-      std::printf("%-32s %8.2f%% %6lld/%-6lld %12.0f\n", r->model.c_str(), 100.0 * r->top1,
+      std::printf("%-32s %-6s %8.2f%% %6lld/%-6lld %12.0f\n", r->model.c_str(), r->engine.c_str(), 100.0 * r->top1,
                   static_cast<long long>(r->correct), static_cast<long long>(r->n), r->images_per_s);
     else
-      std::printf("%s on %s: top-1 %.2f%% (%lld/%lld), %.0f images/s (batch %lld, %d threads)\n", r->model.c_str(),
-                  r->data.c_str(), 100.0 * r->top1, static_cast<long long>(r->correct), static_cast<long long>(r->n),
-                  r->images_per_s, static_cast<long long>(o.batch), default_threads());
+      std::printf("%s on %s: top-1 %.2f%% (%lld/%lld), %.0f images/s (engine %s, batch %lld, %d threads)\n",
+                  r->model.c_str(), r->data.c_str(), 100.0 * r->top1, static_cast<long long>(r->correct), static_cast<long long>(r->n),
+                  r->images_per_s, r->engine.c_str(), static_cast<long long>(o.batch), default_threads());
   }
   if (o.json) std::printf("%s\n", (table ? all : all[0]).dump(2).c_str());
   return kExitOk;
@@ -116,6 +113,10 @@ void add_eval_command(CLI::App& app, std::function<int()>* action) {
   cmd->add_option("--preprocess", o->preprocess,
                   "For image folders: e.g. resize=28x28,gray,scale=255,mean=0.286,std=0.353,layout=nchw "
                   "(default: the model's metadata)");
+  cmd->add_option("--engine", o->engine,
+                  "int (integer kernels; default for quantized models), sim (quantized model simulated in FP32) "
+                  "or fp32 (default for FP32 models)")
+      ->check(CLI::IsMember({"int", "sim", "fp32"}));
   cmd->add_option("--limit", o->limit, "Evaluate only the first N samples (0 = all)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch", o->batch, "Batch size")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_flag("--json", o->json, "Print JSON: one object per model (an array for several) with top1 (fraction), n, correct, images_per_s");

@@ -10,6 +10,8 @@
 #include "kernels/isa.h"
 #include "core/thread_pool.h"
 #include "exec/model.h"
+#include "quant/qdq_format.h"
+#include "runtime/engine.h"
 #include "ir/graph_stats.h"
 #include "onnx/import.h"
 #include "ops/op.h"
@@ -98,6 +100,7 @@ int run_info(const InfoOptions& o) {
   Result<ir::Graph> imported = onnx::import_model(o.model);
   if (!imported.is_ok()) return report_error(imported.status());
   ir::Graph graph = std::move(imported).value();
+  const bool quantized = quant::has_quant_ops(graph);
   const Status supported = exec::check_supported(graph);
   if (supported.is_ok()) {
     const Status prepared = exec::prepare_graph(graph);
@@ -123,6 +126,20 @@ int run_info(const InfoOptions& o) {
   for (const ir::Node& n : graph.nodes)
     if (!ops::find_op(n.domain, n.op_type)) unsupported.push_back({{"op", n.op_type}, {"node", n.name}});
   j["unsupported"] = unsupported;
+  // A quantized model: how the integer runtime runs each node.
+  std::shared_ptr<const runtime::Program> program;
+  if (quantized && supported.is_ok()) {
+    Result<runtime::Engine> engine = runtime::open_engine(o.model, "int");
+    if (!engine.is_ok()) return report_error(engine.status());
+    program = engine->program;
+    nlohmann::json nodes = nlohmann::json::array();
+    for (const runtime::NodeReport& r : program->report())
+      nodes.push_back({{"node", r.node}, {"op", r.op_type}, {"engine", r.integer ? "int" : "fp32"}, {"detail", r.detail}});
+    j["runtime"] = {{"isa", program->isa},
+                    {"integer_nodes", program->integer_nodes()},
+                    {"fp32_nodes", program->fp32_nodes()},
+                    {"nodes", nodes}};
+  }
 
   if (o.json) {
     std::printf("%s\n", j.dump(2).c_str());
@@ -146,6 +163,16 @@ int run_info(const InfoOptions& o) {
   std::printf("nodes:      %zu\n", graph.nodes.size());
   for (const auto& [op, count] : stats.op_counts) std::printf("  %-22s %d\n", op.c_str(), count);
   if (!unsupported.empty()) std::printf("unsupported: %s\n", supported.message().c_str());
+  if (program) {
+    std::printf("runtime:    %lld nodes integer-only, %lld in FP32 (int8 kernels: %s)\n",
+                static_cast<long long>(program->integer_nodes()), static_cast<long long>(program->fp32_nodes()),
+                program->isa.c_str());
+    size_t width = 4;
+    for (const runtime::NodeReport& r : program->report()) width = std::max(width, r.node.size());
+    for (const runtime::NodeReport& r : program->report())
+      std::printf("  %-*s %-18s %-4s %s\n", static_cast<int>(width), r.node.c_str(), r.op_type.c_str(),
+                  r.integer ? "int" : "fp32", r.detail.c_str());
+  }
   return kExitOk;
 }
 

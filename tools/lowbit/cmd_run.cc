@@ -7,8 +7,8 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "data/npy.h"
-#include "exec/model.h"
 #include "exec/session.h"
+#include "runtime/engine.h"
 #include "onnx/tensor_pb.h"
 
 namespace lowbit::cli {
@@ -18,6 +18,7 @@ struct RunOptions {
   std::string model, output;
   std::vector<std::string> inputs;
   bool json = false;
+  std::string engine;  // "" = int for quantized models, fp32 otherwise
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -34,11 +35,9 @@ Status write_tensor_file(const Tensor& t, const std::string& name, const std::st
 }
 
 int run_run(const RunOptions& o) {
-  Result<ir::Graph> graph = exec::load_model(o.model);
-  if (!graph.is_ok()) return report_error(graph.status());
-  Result<exec::Session> session = exec::Session::create(std::move(graph).value());
-  if (!session.is_ok()) return report_error(session.status().with_context(o.model));
-  const ir::Graph& g = session->graph();
+  Result<runtime::Engine> engine = runtime::open_engine(o.model, o.engine);
+  if (!engine.is_ok()) return report_error(engine.status());
+  const ir::Graph& g = engine->graph();
   if (o.inputs.size() != g.inputs.size())
     return report_error(Status::errorf("{}: the model takes {} input(s), {} --input given", o.model, g.inputs.size(),
                                        o.inputs.size()));
@@ -50,7 +49,7 @@ int run_run(const RunOptions& o) {
     if (!fits.is_ok()) return report_error(fits.with_context(o.model).with_context(o.inputs[i]));
     xs.push_back(std::move(x).value());
   }
-  Result<std::vector<Tensor>> ys = session->run(xs);
+  Result<std::vector<Tensor>> ys = engine->run(xs);
   if (!ys.is_ok()) return report_error(ys.status().with_context(o.model));
   if (!o.output.empty()) {
     const Status w = write_tensor_file((*ys)[0], g.value(g.outputs[0]).name, o.output);
@@ -75,7 +74,7 @@ int run_run(const RunOptions& o) {
     outs.push_back(j);
   }
   if (o.json) {
-    std::printf("%s\n", nlohmann::json{{"model", o.model}, {"outputs", outs}}.dump(2).c_str());
+    std::printf("%s\n", nlohmann::json{{"model", o.model}, {"engine", engine->kind}, {"outputs", outs}}.dump(2).c_str());
     return kExitOk;
   }
   for (const auto& j : outs) {
@@ -106,6 +105,10 @@ void add_run_command(CLI::App& app, std::function<int()>* action) {
   cmd->add_option("model", o->model, "ONNX model file")->required();
   cmd->add_option("--input,-i", o->inputs, "Input .npy (or ONNX TensorProto .pb), one per model input in order")->required();
   cmd->add_option("--output,-o", o->output, "Write the first output to this .npy (or .pb)");
+  cmd->add_option("--engine", o->engine,
+                  "int (integer kernels; default for quantized models), sim (quantized model simulated in FP32) "
+                  "or fp32 (default for FP32 models)")
+      ->check(CLI::IsMember({"int", "sim", "fp32"}));
   cmd->add_flag("--json", o->json, "Machine-readable output");
   cmd->callback([o, action] { *action = [o] { return run_run(*o); }; });
 }

@@ -15,5 +15,6 @@ void add_run_command(CLI::App& app, std::function<int()>* action);
 void add_quantize_command(CLI::App& app, std::function<int()>* action);
 void add_compare_command(CLI::App& app, std::function<int()>* action);
 void add_inspect_command(CLI::App& app, std::function<int()>* action);
+void add_bench_command(CLI::App& app, std::function<int()>* action);
 
 }  // namespace lowbit::cli

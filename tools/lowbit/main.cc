@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   add_quantize_command(app, &action);
   add_compare_command(app, &action);
   add_inspect_command(app, &action);
+  add_bench_command(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -70,21 +70,25 @@ void im2col_u8(const uint8_t* x, int64_t c, int64_t h, int64_t w, const Conv2dGe
   }
 }
 
-void im2col_u8_rows(const uint8_t* x, int64_t c, int64_t h, int64_t w, const Conv2dGeom& g, uint8_t x_zero,
-                    uint8_t* col, int64_t ld) {
-  check_geom(c, h, w, g);
-  const int64_t OH = out_h(g, h), OW = out_w(g, w), KW = g.kw;
-  assert(OH >= 1 && OW >= 1 && ld >= c * g.kh * g.kw);
-  // Interior columns [xlo, xhi): every kx in bounds, so a (ic, ky) run of kw taps is a plain
-  // gather (a memcpy when dil_w is 1).
-  int64_t xlo = 0, xhi = OW;
-  for (int64_t kx = 0; kx < KW; ++kx) {
-    int64_t lo, hi;
-    valid_range(OW, g.stride_w, kx * g.dil_w - g.pad_l, w, &lo, &hi);
-    xlo = std::max(xlo, lo);
-    xhi = std::min(xhi, hi);
+namespace {
+
+// One output pixel's patch row for a kernel KW wide (a compile-time constant where it is a
+// common size, so the tap copies are a few register moves instead of memcpy calls — those
+// dominated the integer convolution before). `ix0` is the pixel's leftmost tap column.
+template <int KW>
+inline void copy_taps(uint8_t* d, const uint8_t* xr, int64_t ix0, int64_t kw) {
+  if constexpr (KW > 0) {
+    (void)kw;
+    std::memcpy(d, xr + ix0, KW);
+  } else {
+    for (int64_t kx = 0; kx < kw; ++kx) d[kx] = xr[ix0 + kx];
   }
-  if (xhi < xlo) xhi = xlo;
+}
+
+template <int KW>
+void im2col_rows_impl(const uint8_t* x, int64_t c, int64_t h, int64_t w, const Conv2dGeom& g, uint8_t x_zero,
+                      uint8_t* col, int64_t ld, int64_t xlo, int64_t xhi) {
+  const int64_t OH = out_h(g, h), OW = out_w(g, w), kw = KW > 0 ? KW : g.kw;
   for (int64_t oy = 0; oy < OH; ++oy) {
     for (int64_t ox = 0; ox < OW; ++ox) {
       uint8_t* d = col + (oy * OW + ox) * ld;
@@ -92,19 +96,17 @@ void im2col_u8_rows(const uint8_t* x, int64_t c, int64_t h, int64_t w, const Con
       const int64_t ix0 = ox * g.stride_w - g.pad_l;
       for (int64_t ic = 0; ic < c; ++ic) {
         const uint8_t* xc = x + ic * h * w;
-        for (int64_t ky = 0; ky < g.kh; ++ky, d += KW) {
+        for (int64_t ky = 0; ky < g.kh; ++ky, d += kw) {
           const int64_t iy = oy * g.stride_h - g.pad_t + ky * g.dil_h;
           if (iy < 0 || iy >= h) {
-            std::memset(d, x_zero, static_cast<size_t>(KW));
+            for (int64_t kx = 0; kx < kw; ++kx) d[kx] = x_zero;
             continue;
           }
           const uint8_t* xr = xc + iy * w;
           if (inner && g.dil_w == 1) {
-            std::memcpy(d, xr + ix0, static_cast<size_t>(KW));
-          } else if (inner) {
-            for (int64_t kx = 0; kx < KW; ++kx) d[kx] = xr[ix0 + kx * g.dil_w];
+            copy_taps<KW>(d, xr, ix0, kw);
           } else {
-            for (int64_t kx = 0; kx < KW; ++kx) {
+            for (int64_t kx = 0; kx < kw; ++kx) {
               const int64_t ix = ix0 + kx * g.dil_w;
               d[kx] = ix >= 0 && ix < w ? xr[ix] : x_zero;
             }
@@ -112,6 +114,32 @@ void im2col_u8_rows(const uint8_t* x, int64_t c, int64_t h, int64_t w, const Con
         }
       }
     }
+  }
+}
+
+}  // namespace
+
+void im2col_u8_rows(const uint8_t* x, int64_t c, int64_t h, int64_t w, const Conv2dGeom& g, uint8_t x_zero,
+                    uint8_t* col, int64_t ld) {
+  check_geom(c, h, w, g);
+  assert(out_h(g, h) >= 1 && out_w(g, w) >= 1 && ld >= c * g.kh * g.kw);
+  // Interior columns [xlo, xhi): every kx in bounds, so a (ic, ky) run of kw taps is a plain
+  // copy when dil_w is 1.
+  const int64_t OW = out_w(g, w);
+  int64_t xlo = 0, xhi = OW;
+  for (int64_t kx = 0; kx < g.kw; ++kx) {
+    int64_t lo, hi;
+    valid_range(OW, g.stride_w, kx * g.dil_w - g.pad_l, w, &lo, &hi);
+    xlo = std::max(xlo, lo);
+    xhi = std::min(xhi, hi);
+  }
+  if (xhi < xlo) xhi = xlo;
+  switch (g.kw) {
+    case 1: return im2col_rows_impl<1>(x, c, h, w, g, x_zero, col, ld, xlo, xhi);
+    case 3: return im2col_rows_impl<3>(x, c, h, w, g, x_zero, col, ld, xlo, xhi);
+    case 5: return im2col_rows_impl<5>(x, c, h, w, g, x_zero, col, ld, xlo, xhi);
+    case 7: return im2col_rows_impl<7>(x, c, h, w, g, x_zero, col, ld, xlo, xhi);
+    default: return im2col_rows_impl<0>(x, c, h, w, g, x_zero, col, ld, xlo, xhi);
   }
 }
 

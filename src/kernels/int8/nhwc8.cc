@@ -1,0 +1,181 @@
+// nhwc8.cc: the channels-last uint8 kernels. The inner loops run over channels with no
+// dependence between iterations, so the compiler vectorizes them; target_clones builds an
+// AVX2 copy next to the baseline one and the loader picks by CPU at run time.
+#include "kernels/int8/nhwc8.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/int8/qelementwise8.h"
+#include "kernels/requant/requantize.h"
+
+namespace lowbit::kernels {
+namespace {
+
+#define LB_NHWC_CLONES __attribute__((target_clones("avx2", "default")))
+
+// Output columns [lo, hi) whose tap at offset `off` (= k·dil − pad) lands inside [0, n).
+void valid_span(int64_t out, int64_t stride, int64_t off, int64_t n, int64_t* lo, int64_t* hi) {
+  // o·stride + off ≥ 0  ⇔  o ≥ ceil(−off / stride);  o·stride + off < n  ⇔  o < ceil((n − off) / stride)
+  auto ceil_div = [](int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); };
+  *lo = std::clamp<int64_t>(ceil_div(-off, stride), 0, out);
+  *hi = std::clamp<int64_t>(ceil_div(n - off, stride), *lo, out);
+}
+
+std::vector<int32_t>& accumulators(int64_t n) {
+  thread_local std::vector<int32_t> acc;
+  if (static_cast<int64_t>(acc.size()) < n) acc.resize(static_cast<size_t>(n));
+  return acc;
+}
+
+// acc[ox][c] += Σ_{kx} (x[iy][ix][c] − x_zero) · w[ky][kx][c] for one input row iy (xr) and
+// every output column of one output row; the whole nest in one function so the channel loop
+// inlines and vectorizes.
+LB_NHWC_CLONES void depthwise_row(int32_t* acc, const uint8_t* xr, const int8_t* wk, int32_t x_zero, const Conv2dGeom& g,
+                                  int64_t ow) {
+  const int64_t c = g.c;
+  for (int64_t kx = 0; kx < g.kw; ++kx) {
+    int64_t lo_x, hi_x;
+    valid_span(ow, g.stride_w, kx * g.dil_w - g.pad_l, g.w, &lo_x, &hi_x);
+    const int8_t* wt = wk + kx * c;
+    for (int64_t ox = lo_x; ox < hi_x; ++ox) {
+      const uint8_t* xp = xr + (ox * g.stride_w - g.pad_l + kx * g.dil_w) * c;
+      int32_t* a = acc + ox * c;
+      // |x − x_zero| ≤ 255 and |w| ≤ 128 make each product fit int16 (≤ 32640), which lets the
+      // vectorizer multiply 16 lanes at a time and widen only for the sum.
+      const int16_t z = static_cast<int16_t>(x_zero);
+      for (int64_t ch = 0; ch < c; ++ch)
+        a[ch] += static_cast<int16_t>(static_cast<int16_t>(xp[ch] - z) * static_cast<int16_t>(wt[ch]));
+    }
+  }
+}
+
+// y[ox][c] = max(y[ox][c], x[iy][ix][c]) over one input row's taps.
+LB_NHWC_CLONES void max_row(uint8_t* y, const uint8_t* xr, const Conv2dGeom& g, int64_t ow) {
+  const int64_t c = g.c;
+  for (int64_t kx = 0; kx < g.kw; ++kx) {
+    int64_t lo_x, hi_x;
+    valid_span(ow, g.stride_w, kx * g.dil_w - g.pad_l, g.w, &lo_x, &hi_x);
+    for (int64_t ox = lo_x; ox < hi_x; ++ox) {
+      const uint8_t* xp = xr + (ox * g.stride_w - g.pad_l + kx * g.dil_w) * c;
+      uint8_t* yp = y + ox * c;
+      for (int64_t ch = 0; ch < c; ++ch) yp[ch] = std::max(yp[ch], xp[ch]);
+    }
+  }
+}
+
+LB_NHWC_CLONES void sum_into(int32_t* s, const uint8_t* x, int64_t c) {
+  for (int64_t ch = 0; ch < c; ++ch) s[ch] += x[ch];
+}
+
+}  // namespace
+
+void nchw_to_nhwc_u8(const uint8_t* x, int64_t n, int64_t c, int64_t hw, uint8_t* y) {
+  for (int64_t b = 0; b < n; ++b, x += c * hw, y += c * hw)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = 0; p < hw; ++p) y[p * c + ch] = x[ch * hw + p];
+}
+
+void nhwc_to_nchw_u8(const uint8_t* x, int64_t n, int64_t c, int64_t hw, uint8_t* y) {
+  for (int64_t b = 0; b < n; ++b, x += c * hw, y += c * hw)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = 0; p < hw; ++p) y[ch * hw + p] = x[p * c + ch];
+}
+
+namespace {
+
+// One image's patch rows with C channels per tap (a compile-time constant for the common
+// widths, so each tap is a few register moves instead of a memcpy call; 0: any width).
+template <int C>
+void im2col_nhwc_impl(const uint8_t* x, int64_t h, int64_t w, int64_t c_total, int64_t c0, int64_t c_any,
+                      const Conv2dGeom& g, uint8_t x_zero, uint8_t* col, int64_t ld) {
+  const int64_t c = C > 0 ? C : c_any, oh = g.oh(), ow = g.ow();
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      uint8_t* d = col + (oy * ow + ox) * ld;
+      for (int64_t ky = 0; ky < g.kh; ++ky) {
+        const int64_t iy = oy * g.stride_h - g.pad_t + ky * g.dil_h;
+        for (int64_t kx = 0; kx < g.kw; ++kx, d += c) {
+          const int64_t ix = ox * g.stride_w - g.pad_l + kx * g.dil_w;
+          if (iy < 0 || iy >= h || ix < 0 || ix >= w) std::memset(d, x_zero, static_cast<size_t>(c));
+          else std::memcpy(d, x + (iy * w + ix) * c_total + c0, static_cast<size_t>(c));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void im2col_nhwc_u8(const uint8_t* x, int64_t h, int64_t w, int64_t c_total, int64_t c0, int64_t c,
+                    const Conv2dGeom& g, uint8_t x_zero, uint8_t* col, int64_t ld) {
+  switch (c) {
+    case 1: return im2col_nhwc_impl<1>(x, h, w, c_total, c0, c, g, x_zero, col, ld);
+    case 3: return im2col_nhwc_impl<3>(x, h, w, c_total, c0, c, g, x_zero, col, ld);
+    case 4: return im2col_nhwc_impl<4>(x, h, w, c_total, c0, c, g, x_zero, col, ld);
+    case 8: return im2col_nhwc_impl<8>(x, h, w, c_total, c0, c, g, x_zero, col, ld);
+    case 16: return im2col_nhwc_impl<16>(x, h, w, c_total, c0, c, g, x_zero, col, ld);
+    case 32: return im2col_nhwc_impl<32>(x, h, w, c_total, c0, c, g, x_zero, col, ld);
+    case 64: return im2col_nhwc_impl<64>(x, h, w, c_total, c0, c, g, x_zero, col, ld);
+    default: return im2col_nhwc_impl<0>(x, h, w, c_total, c0, c, g, x_zero, col, ld);
+  }
+}
+
+void depthwise_nhwc_u8(const uint8_t* x, const Conv2dGeom& g, int64_t i0, int64_t i1, int32_t x_zero, const int8_t* w,
+                       const int32_t* bias, const DyadicMultiplier* mult, int64_t nmult, int headroom, int32_t y_zero,
+                       int32_t lo, int32_t hi, uint8_t* y) {
+  const int64_t c = g.c, oh = g.oh(), ow = g.ow();
+  std::vector<int32_t>& acc_buf = accumulators(ow * c);
+  int32_t* acc = acc_buf.data();
+  for (int64_t b = i0; b < i1; ++b) {
+    const uint8_t* xb = x + b * g.h * g.w * c;
+    uint8_t* yb = y + b * oh * ow * c;
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      for (int64_t ox = 0; ox < ow; ++ox) std::memcpy(acc + ox * c, bias, static_cast<size_t>(c) * 4);
+      for (int64_t ky = 0; ky < g.kh; ++ky) {
+        const int64_t iy = oy * g.stride_h - g.pad_t + ky * g.dil_h;
+        if (iy < 0 || iy >= g.h) continue;
+        depthwise_row(acc, xb + iy * g.w * c, w + ky * g.kw * c, x_zero, g, ow);
+      }
+      requantize_to_u8(acc, ow, c, mult, nmult, y_zero, lo, hi, yb + oy * ow * c, headroom);
+    }
+  }
+}
+
+void max_pool_nhwc_u8(const uint8_t* x, const Conv2dGeom& g, int64_t i0, int64_t i1, uint8_t* y) {
+  const int64_t c = g.c, oh = g.oh(), ow = g.ow();
+  for (int64_t b = i0; b < i1; ++b) {
+    const uint8_t* xb = x + b * g.h * g.w * c;
+    uint8_t* yb = y + b * oh * ow * c;
+    std::memset(yb, 0, static_cast<size_t>(oh * ow * c));
+    for (int64_t oy = 0; oy < oh; ++oy)
+      for (int64_t ky = 0; ky < g.kh; ++ky) {
+        const int64_t iy = oy * g.stride_h - g.pad_t + ky * g.dil_h;
+        if (iy < 0 || iy >= g.h) continue;
+        max_row(yb + oy * ow * c, xb + iy * g.w * c, g, ow);
+      }
+  }
+}
+
+void global_avg_pool_nhwc_u8(const uint8_t* x, int64_t c, int64_t hw, int64_t i0, int64_t i1, int32_t x_zero,
+                             DyadicMultiplier m, int32_t y_zero, int32_t lo, int32_t hi, uint8_t* y) {
+  std::vector<int32_t>& sums_buf = accumulators(c);
+  int32_t* sums = sums_buf.data();
+  const int32_t offset = static_cast<int32_t>(hw) * x_zero;
+  // |Σ (x − x_zero)| ≤ 255·hw: scale it up by the spare bits so requantize's first rounding
+  // is fine-grained (qelementwise8.h, "Headroom").
+  int bits = 1;
+  while ((int64_t{1} << bits) <= 255 * hw) ++bits;
+  const int k = headroom_bits(m, bits);
+  const DyadicMultiplier mk = with_headroom(m, k);
+  for (int64_t b = i0; b < i1; ++b) {
+    std::fill(sums, sums + c, 0);
+    const uint8_t* xb = x + b * hw * c;
+    for (int64_t p = 0; p < hw; ++p) sum_into(sums, xb + p * c, c);
+    for (int64_t ch = 0; ch < c; ++ch)
+      y[b * c + ch] = static_cast<uint8_t>(requantize((sums[ch] - offset) * (int32_t{1} << k), mk, y_zero, lo, hi));
+  }
+}
+
+}  // namespace lowbit::kernels

@@ -1,0 +1,195 @@
+// int_steps.cc: the small integer steps — rescale, view, residual Add, Concat, MaxPool,
+// AveragePool / GlobalAveragePool. Each is a thin loop over kernels/int8 with the batch
+// taken from its input at run time.
+#include <cstring>
+#include <functional>
+
+#include <fmt/format.h>
+
+#include "kernels/int8/nhwc8.h"
+#include "kernels/int8/qpool8.h"
+#include "runtime/steps.h"
+
+namespace lowbit::runtime {
+namespace {
+
+const Tensor& in_slot(const Frame& f, const Step& s, size_t i) { return f.slots[static_cast<size_t>(s.inputs[i])]; }
+Tensor& out_slot(Frame& f, const Step& s) { return f.slots[static_cast<size_t>(s.outputs[0])]; }
+
+class RescaleStep final : public Step {
+ public:
+  RescaleStep(int32_t x_zero, DyadicMultiplier m, IntOutput out) : x_zero_(x_zero), m_(m), out_(out) {}
+  std::string describe() const override { return fmt::format("rescale [{}, {}]", out_.lo, out_.hi); }
+  Status run(Frame& f) const override {
+    const Tensor& x = in_slot(f, *this, 0);
+    kernels::rescale_u8(x.data<uint8_t>(), x.numel(), x_zero_, m_, out_.zero, out_.lo, out_.hi,
+                        out_slot(f, *this).data<uint8_t>(), f.pool);
+    return Status::ok();
+  }
+
+ private:
+  int32_t x_zero_;
+  DyadicMultiplier m_;
+  IntOutput out_;
+};
+
+class ViewStep final : public Step {
+ public:
+  explicit ViewStep(Shape shape) : shape_(std::move(shape)) {}
+  bool is_view() const override { return true; }
+  std::string describe() const override { return "view (no copy)"; }
+  Status run(Frame& f) const override {
+    const Tensor& x = in_slot(f, *this, 0);
+    Shape shape = shape_;
+    if (!shape.empty() && shape[0] < 0) shape[0] = x.rank() > 0 ? x.dim(0) : 1;
+    LB_ASSIGN_OR_RETURN(int64_t n, checked_numel(shape));
+    if (n != x.numel())
+      return Status::errorf("view of {} elements as {} does not fit", x.numel(), shape_str(shape));
+    out_slot(f, *this) = x.reshaped(std::move(shape));
+    return Status::ok();
+  }
+
+ private:
+  Shape shape_;  // dim 0 < 0: the input's batch
+};
+
+class AddStep final : public Step {
+ public:
+  explicit AddStep(kernels::AddParams p) : p_(p) {}
+  std::string describe() const override { return "add (dyadic rescale of both inputs)"; }
+  Status run(Frame& f) const override {
+    const Tensor& a = in_slot(f, *this, 0);
+    const Tensor& b = in_slot(f, *this, 1);
+    if (a.numel() != b.numel()) return Status::errorf("add of {} and {} elements", a.numel(), b.numel());
+    kernels::add_u8(a.data<uint8_t>(), b.data<uint8_t>(), a.numel(), p_, out_slot(f, *this).data<uint8_t>(), f.pool);
+    return Status::ok();
+  }
+
+ private:
+  kernels::AddParams p_;
+};
+
+class ConcatStep final : public Step {
+ public:
+  ConcatStep(int64_t axis, std::vector<ConcatInput> in, IntOutput out) : axis_(axis), in_(std::move(in)), out_(out) {}
+  std::string describe() const override { return fmt::format("concat axis {}", axis_); }
+  Status run(Frame& f) const override {
+    Tensor& y = out_slot(f, *this);
+    int64_t outer = 1;
+    for (int64_t d = 0; d < axis_; ++d) outer *= y.dim(static_cast<int>(d));
+    const int64_t row = outer > 0 ? y.numel() / outer : 0;  // output bytes per outer index
+    uint8_t* yp = y.data<uint8_t>();
+    int64_t at = 0;
+    for (size_t i = 0; i < in_.size(); ++i) {
+      const Tensor& x = in_slot(f, *this, i);
+      const int64_t chunk = outer > 0 ? x.numel() / outer : 0;
+      const uint8_t* xp = x.data<uint8_t>();
+      for (int64_t o = 0; o < outer; ++o) {
+        if (in_[i].copy) std::memcpy(yp + o * row + at, xp + o * chunk, static_cast<size_t>(chunk));
+        else
+          kernels::rescale_u8(xp + o * chunk, chunk, in_[i].zero, in_[i].m, out_.zero, out_.lo, out_.hi,
+                              yp + o * row + at, nullptr);
+      }
+      at += chunk;
+    }
+    return Status::ok();
+  }
+
+ private:
+  int64_t axis_;
+  std::vector<ConcatInput> in_;
+  IntOutput out_;
+};
+
+// Runs fn(i0, i1) over the batch's images, split over the pool when there are several.
+void over_images(ThreadPool* pool, int64_t images, const std::function<void(int64_t, int64_t)>& fn) {
+  if (pool && pool->num_threads() > 1 && images > 1) pool->parallel_for(images, 1, fn);
+  else fn(0, images);
+}
+
+class LayoutStep final : public Step {
+ public:
+  explicit LayoutStep(bool to_nhwc) : to_nhwc_(to_nhwc) {}
+  std::string describe() const override { return to_nhwc_ ? "layout NCHW → NHWC" : "layout NHWC → NCHW"; }
+  Status run(Frame& f) const override {
+    const Tensor& x = in_slot(f, *this, 0);
+    const int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
+    const uint8_t* xp = x.data<uint8_t>();
+    uint8_t* yp = out_slot(f, *this).data<uint8_t>();
+    over_images(f.pool, n, [&](int64_t i0, int64_t i1) {
+      if (to_nhwc_) kernels::nchw_to_nhwc_u8(xp + i0 * c * hw, i1 - i0, c, hw, yp + i0 * c * hw);
+      else kernels::nhwc_to_nchw_u8(xp + i0 * c * hw, i1 - i0, c, hw, yp + i0 * c * hw);
+    });
+    return Status::ok();
+  }
+
+ private:
+  bool to_nhwc_;
+};
+
+class MaxPoolStep final : public Step {
+ public:
+  explicit MaxPoolStep(MaxPoolSpec s) : s_(std::move(s)) {}
+  std::string describe() const override {
+    return fmt::format("max pool {}x{}/{}{}", s_.geom.kh, s_.geom.kw, s_.geom.stride_w, s_.rescale ? " + rescale" : "");
+  }
+  Status run(Frame& f) const override {
+    const Tensor& x = in_slot(f, *this, 0);
+    Tensor& y = out_slot(f, *this);
+    const uint8_t* xp = x.data<uint8_t>();
+    uint8_t* yp = y.data<uint8_t>();
+    over_images(f.pool, x.dim(0), [&](int64_t i0, int64_t i1) { kernels::max_pool_nhwc_u8(xp, s_.geom, i0, i1, yp); });
+    if (s_.rescale)
+      kernels::rescale_u8(yp, y.numel(), s_.x_zero, s_.m, s_.out.zero, s_.out.lo, s_.out.hi, yp, f.pool);
+    return Status::ok();
+  }
+
+ private:
+  MaxPoolSpec s_;
+};
+
+class AvgPoolStep final : public Step {
+ public:
+  explicit AvgPoolStep(AvgPoolSpec s) : s_(std::move(s)) {}
+  std::string describe() const override {
+    if (s_.global) return "global average pool";
+    return fmt::format("average pool {}x{}/{}", s_.geom.kernel[1], s_.geom.kernel[2], s_.geom.stride[2]);
+  }
+  Status run(Frame& f) const override {
+    const Tensor& x = in_slot(f, *this, 0);
+    Tensor& y = out_slot(f, *this);
+    if (s_.global) {
+      const uint8_t* xp = x.data<uint8_t>();
+      uint8_t* yp = y.data<uint8_t>();
+      over_images(f.pool, x.dim(0), [&](int64_t i0, int64_t i1) {
+        kernels::global_avg_pool_nhwc_u8(xp, s_.channels, s_.plane_size, i0, i1, s_.x_zero, s_.mult, s_.out.zero,
+                                         s_.out.lo, s_.out.hi, yp);
+      });
+    } else {
+      kernels::PoolGeom g = s_.geom;
+      g.planes = s_.geom.planes * x.dim(0);
+      kernels::avg_pool_u8(g, x.data<uint8_t>(), s_.x_zero, s_.count_include_pad, s_.mult_by_count.data(), s_.out.zero,
+                           s_.out.lo, s_.out.hi, y.data<uint8_t>(), f.pool);
+    }
+    return Status::ok();
+  }
+
+ private:
+  AvgPoolSpec s_;
+};
+
+}  // namespace
+
+std::unique_ptr<Step> make_rescale_step(int32_t x_zero, DyadicMultiplier m, IntOutput out) {
+  return std::make_unique<RescaleStep>(x_zero, m, out);
+}
+std::unique_ptr<Step> make_view_step(Shape shape) { return std::make_unique<ViewStep>(std::move(shape)); }
+std::unique_ptr<Step> make_add_step(kernels::AddParams params) { return std::make_unique<AddStep>(params); }
+std::unique_ptr<Step> make_concat_step(int64_t axis, std::vector<ConcatInput> inputs, IntOutput out) {
+  return std::make_unique<ConcatStep>(axis, std::move(inputs), out);
+}
+std::unique_ptr<Step> make_layout_step(bool to_nhwc) { return std::make_unique<LayoutStep>(to_nhwc); }
+std::unique_ptr<Step> make_max_pool_step(MaxPoolSpec spec) { return std::make_unique<MaxPoolStep>(std::move(spec)); }
+std::unique_ptr<Step> make_avg_pool_step(AvgPoolSpec spec) { return std::make_unique<AvgPoolStep>(std::move(spec)); }
+
+}  // namespace lowbit::runtime
