@@ -30,3 +30,8 @@ for obs in minmax moving-average percentile entropy mse aciq-laplace aciq-gauss;
     run "$build/bench/calibration_memory" models/resnet8.onnx "$obs" "$n"
   done
 done
+echo "== End to end: lowbit int8 / lowbit FP32 / ONNX Runtime FP32 / ONNX Runtime on lowbit's int8 QDQ file (images/s)"
+scripts/ort_setup.sh "$build" >/dev/null
+for t in 1 2; do
+  LOWBIT_ORT_DIR="$PWD/$build/ort" node bench/models_vs_ort.js "$build/lowbit" "$build/bench-models" --threads "$t"
+done
