@@ -134,21 +134,58 @@ void nhwc_to_nchw_u8(const uint8_t* x, int64_t n, int64_t c, int64_t hw, uint8_t
 
 namespace {
 
+// Copies n bytes with at most two (possibly overlapping) moves per 32-byte step; the small
+// copies of an im2col row are too short for memcpy's call to pay.
+inline void copy_short(uint8_t* d, const uint8_t* s, int64_t n) {
+  if (n >= 16) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) std::memcpy(d + i, s + i, 16);
+    if (i < n) std::memcpy(d + n - 16, s + n - 16, 16);
+  } else if (n >= 8) {
+    std::memcpy(d, s, 8);
+    std::memcpy(d + n - 8, s + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(d, s, 4);
+    std::memcpy(d + n - 4, s + n - 4, 4);
+  } else {
+    for (int64_t i = 0; i < n; ++i) d[i] = s[i];
+  }
+}
+
 // One image's patch rows with C channels per tap (a compile-time constant for the common
-// widths, so each tap is a few register moves instead of a memcpy call; 0: any width).
+// widths, so each tap is a few register moves instead of a memcpy call; 0: any width). A pixel
+// whose window lies inside the image with dilation 1 along x copies each kernel row as one run
+// of kw·C contiguous bytes.
 template <int C>
 void im2col_nhwc_impl(const uint8_t* x, int64_t h, int64_t w, int64_t c_total, int64_t c0, int64_t c_any,
                       const Conv2dGeom& g, uint8_t x_zero, uint8_t* col, int64_t ld) {
   const int64_t c = C > 0 ? C : c_any, oh = g.oh(), ow = g.ow();
+  const bool runs = g.dil_w == 1 && c == c_total;  // a kernel row is contiguous in x
+  const int64_t run = g.kw * c;
+  int64_t xlo = 0, xhi = 0;  // output columns whose window is inside [0, w)
+  valid_span(ow, g.stride_w, -g.pad_l, w - (g.kw - 1) * g.dil_w, &xlo, &xhi);
   for (int64_t oy = 0; oy < oh; ++oy) {
     for (int64_t ox = 0; ox < ow; ++ox) {
       uint8_t* d = col + (oy * ow + ox) * ld;
+      const int64_t ix0 = ox * g.stride_w - g.pad_l;
+      const bool inside_x = ox >= xlo && ox < xhi;
       for (int64_t ky = 0; ky < g.kh; ++ky) {
         const int64_t iy = oy * g.stride_h - g.pad_t + ky * g.dil_h;
+        if (iy < 0 || iy >= h) {
+          std::memset(d, x_zero, static_cast<size_t>(g.kw * c));
+          d += g.kw * c;
+          continue;
+        }
+        const uint8_t* xr = x + iy * w * c_total + c0;
+        if (runs && inside_x) {
+          copy_short(d, xr + ix0 * c, run);
+          d += run;
+          continue;
+        }
         for (int64_t kx = 0; kx < g.kw; ++kx, d += c) {
-          const int64_t ix = ox * g.stride_w - g.pad_l + kx * g.dil_w;
-          if (iy < 0 || iy >= h || ix < 0 || ix >= w) std::memset(d, x_zero, static_cast<size_t>(c));
-          else std::memcpy(d, x + (iy * w + ix) * c_total + c0, static_cast<size_t>(c));
+          const int64_t ix = ix0 + kx * g.dil_w;
+          if (ix < 0 || ix >= w) std::memset(d, x_zero, static_cast<size_t>(c));
+          else std::memcpy(d, xr + ix * c_total, static_cast<size_t>(c));
         }
       }
     }

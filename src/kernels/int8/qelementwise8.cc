@@ -130,6 +130,10 @@ void add_u8_scalar(const uint8_t* a, const uint8_t* b, int64_t n, const AddParam
   }
 }
 
+void add_input_table(int32_t zero, int left_shift, DyadicMultiplier m, int32_t* table) {
+  for (int32_t q = 0; q < 256; ++q) table[q] = scale_input(q, zero, left_shift, m);
+}
+
 bool add_u8_uses_avx2() {
   // Like requantize_uses_avx2: the ceiling is read once, and only "scalar" turns AVX2 off
   // (every ISA above it includes AVX2).

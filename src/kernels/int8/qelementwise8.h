@@ -108,6 +108,10 @@ void add_u8_avx2(const uint8_t* a, const uint8_t* b, int64_t n, const AddParams&
 
 // True where add_u8 uses the AVX2 variant (CPU support, LOWBIT_ISA not "scalar").
 bool add_u8_uses_avx2();
+// The 256 values a' takes for one Add input: table[q] = multiply_by_dyadic((q − zero) ·
+// 2^left_shift, m), exactly what the kernels compute per element (the AVX2 variant looks
+// them up on long inputs instead of recomputing them).
+void add_input_table(int32_t zero, int left_shift, DyadicMultiplier m, int32_t* table);
 
 // Aborts unless the add_u8 preconditions on p hold (shared by the variant files).
 void check_add_params(const AddParams& p);

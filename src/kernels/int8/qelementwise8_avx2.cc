@@ -28,6 +28,7 @@ namespace {
 
 constexpr int32_t kI32Max = 0x7fffffff;
 constexpr int32_t kI32Min = -kI32Max - 1;
+constexpr int64_t kTableMin = 1024;  // elements from which building the tables pays
 
 // One multiplier in every lane, its shift split, and the saturation bounds of the left shift.
 struct Mult {
@@ -87,9 +88,24 @@ void add_u8_avx2(const uint8_t* a, const uint8_t* b, int64_t n, const AddParams&
   const __m256i pre_lo = _mm256_set1_epi32(p.y_zero < 0 ? kI32Min - p.y_zero : kI32Min);
   const __m256i pre_hi = _mm256_set1_epi32(p.y_zero > 0 ? kI32Max - p.y_zero : kI32Max);
   const __m256i lo = _mm256_set1_epi32(p.lo), hi = _mm256_set1_epi32(p.hi);
+  // On long inputs the two input multiplies become lookups in their 256-entry tables
+  // (add_input_table: the same values), leaving one multiply per element.
+  const bool tables = n >= kTableMin;
+  alignas(32) int32_t ta[256], tb[256];
+  if (tables) {
+    add_input_table(p.a_zero, p.left_shift, p.a, ta);
+    add_input_table(p.b_zero, p.left_shift, p.b, tb);
+  }
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256i sum = _mm256_add_epi32(mul8(widen8(a + i, za, ls), ma), mul8(widen8(b + i, zb, ls), mb));
+    __m256i sum;
+    if (tables) {
+      const __m256i ia = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a + i)));
+      const __m256i ib = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + i)));
+      sum = _mm256_add_epi32(_mm256_i32gather_epi32(ta, ia, 4), _mm256_i32gather_epi32(tb, ib, 4));
+    } else {
+      sum = _mm256_add_epi32(mul8(widen8(a + i, za, ls), ma), mul8(widen8(b + i, zb, ls), mb));
+    }
     __m256i q = mul8(sum, mo);
     q = _mm256_min_epi32(_mm256_max_epi32(q, pre_lo), pre_hi);
     q = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(q, zy), lo), hi);
