@@ -93,6 +93,10 @@ class Compiler {
         if (!step.is_ok()) return step.status().with_context(fmt::format("node '{}' ({})", n.name, n.op_type));
         builder.add_report({n.name, n.op_type, false, why});
       }
+      if (std::unique_ptr<Step> b = boundary_step(n, builder)) {
+        builder.add_step(std::move(b));
+        continue;
+      }
       ir::Node fp32 = n;  // FP32 ops read NCHW
       for (int& in : fp32.inputs)
         if (in != ir::kNoValue) in = as_layout(in, false, builder);
@@ -141,6 +145,39 @@ class Compiler {
     for (int& in : s.inputs) in = as_layout(in, nhwc, builder);
     nhwc_.resize(g_->values.size(), false);
     for (int out : s.outputs) nhwc_[static_cast<size_t>(out)] = nhwc && spatial(out);
+  }
+
+  // ---- Boundaries -------------------------------------------------------------------------
+
+  // The QuantizeLinear making an integer value from FP32, or a DequantizeLinear of one, as
+  // the vectorized boundary steps; nullptr for any other node.
+  std::unique_ptr<Step> boundary_step(const ir::Node& n, ProgramBuilder& builder) {
+    if (!n.domain.empty()) return nullptr;
+    if (n.op_type == "QuantizeLinear") {
+      auto it = by_float_.find(n.input(0));
+      if (it == by_float_.end() || it->second.q_node < 0 || g_->nodes[static_cast<size_t>(it->second.q_node)].name != n.name ||
+          it->second.rounding != kernels::Rounding::kHalfEven || !static_shape(g_->value(it->second.q)))
+        return nullptr;
+      const IntValue& iv = it->second;
+      auto s = make_quantize_step(iv.scale, iv.zero, iv.qmin, iv.qmax);
+      s->node = n.name;
+      s->op_type = n.op_type;
+      s->inputs = {as_layout(n.input(0), false, builder)};
+      s->outputs = {iv.q};
+      return s;
+    }
+    if (n.op_type == "DequantizeLinear") {
+      auto f = dq_to_float_.find(n.outputs[0]);
+      if (f == dq_to_float_.end()) return nullptr;
+      const IntValue& iv = by_float_.at(f->second);
+      auto s = make_dequantize_step(iv.scale, iv.zero);
+      s->node = n.name;
+      s->op_type = n.op_type;
+      s->inputs = {as_layout(iv.q, false, builder)};
+      s->outputs = {n.outputs[0]};
+      return s;
+    }
+    return nullptr;
   }
 
   // ---- Integer values -------------------------------------------------------------------

@@ -8,6 +8,7 @@
 
 #include "kernels/int8/nhwc8.h"
 #include "kernels/int8/qpool8.h"
+#include "kernels/int8/quantize8.h"
 #include "runtime/steps.h"
 
 namespace lowbit::runtime {
@@ -107,6 +108,14 @@ void over_images(ThreadPool* pool, int64_t images, const std::function<void(int6
   else fn(0, images);
 }
 
+// Runs fn(i0, i1) over n elements in chunks of at least 16384, split over the pool when
+// there are several.
+void over_chunks(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  constexpr int64_t kGrain = 16384;
+  if (pool && pool->num_threads() > 1 && n >= 2 * kGrain) pool->parallel_for(n, kGrain, fn);
+  else fn(0, n);
+}
+
 class LayoutStep final : public Step {
  public:
   explicit LayoutStep(bool to_nhwc) : to_nhwc_(to_nhwc) {}
@@ -178,7 +187,52 @@ class AvgPoolStep final : public Step {
   AvgPoolSpec s_;
 };
 
+class QuantizeStep final : public Step {
+ public:
+  QuantizeStep(float scale, int32_t zero, int32_t qmin, int32_t qmax) : s_(scale), z_(zero), lo_(qmin), hi_(qmax) {}
+  std::string describe() const override { return "quantize (fp32 → u8)"; }
+  Status run(Frame& f) const override {
+    const Tensor& x = in_slot(f, *this, 0);
+    if (x.dtype() != DType::kF32) return Status::errorf("quantize: input is {}, expected float32", dtype_name(x.dtype()));
+    const float* xp = x.data<float>();
+    uint8_t* yp = out_slot(f, *this).data<uint8_t>();
+    over_chunks(f.pool, x.numel(), [&](int64_t i0, int64_t i1) { kernels::quantize_u8(xp + i0, i1 - i0, s_, z_, lo_, hi_, yp + i0); });
+    return Status::ok();
+  }
+
+ private:
+  float s_;
+  int32_t z_, lo_, hi_;
+};
+
+class DequantizeStep final : public Step {
+ public:
+  DequantizeStep(float scale, int32_t zero) : s_(scale), z_(zero) {}
+  bool integer() const override { return false; }  // writes FP32, allocated here
+  std::string describe() const override { return "dequantize (u8 → fp32)"; }
+  Status run(Frame& f) const override {
+    const Tensor& q = in_slot(f, *this, 0);
+    LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make_uninit(DType::kF32, q.shape()));
+    const uint8_t* qp = q.data<uint8_t>();
+    float* yp = y.data<float>();
+    over_chunks(f.pool, q.numel(), [&](int64_t i0, int64_t i1) { kernels::dequantize_u8(qp + i0, i1 - i0, s_, z_, yp + i0); });
+    out_slot(f, *this) = std::move(y);
+    return Status::ok();
+  }
+
+ private:
+  float s_;
+  int32_t z_;
+};
+
 }  // namespace
+
+std::unique_ptr<Step> make_quantize_step(float scale, int32_t zero, int32_t qmin, int32_t qmax) {
+  return std::make_unique<QuantizeStep>(scale, zero, qmin, qmax);
+}
+std::unique_ptr<Step> make_dequantize_step(float scale, int32_t zero) {
+  return std::make_unique<DequantizeStep>(scale, zero);
+}
 
 std::unique_ptr<Step> make_rescale_step(int32_t x_zero, DyadicMultiplier m, IntOutput out) {
   return std::make_unique<RescaleStep>(x_zero, m, out);

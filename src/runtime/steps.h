@@ -111,6 +111,12 @@ struct AvgPoolSpec {
 };
 std::unique_ptr<Step> make_avg_pool_step(AvgPoolSpec spec);
 
+// The program's boundaries for uint8 per-tensor values with ties-to-even rounding: the FP32
+// input quantized (QuantizeLinear), an integer value dequantized for an FP32 reader or the
+// output (DequantizeLinear) — the ONNX ops' results bit for bit (kernels/int8/quantize8.h).
+std::unique_ptr<Step> make_quantize_step(float scale, int32_t zero, int32_t qmin, int32_t qmax);
+std::unique_ptr<Step> make_dequantize_step(float scale, int32_t zero);
+
 // Any op of the simulation graph run through the op registry (FP32 ops, QuantizeLinear,
 // DequantizeLinear, DynamicQuantizeLinear, the com.lowbit ops): the FP32 fallback and the
 // boundary conversions.
