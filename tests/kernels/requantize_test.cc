@@ -2,7 +2,7 @@
 // and the row kernels (requantize.h) against hand-computed values, against independent
 // reimplementations of gemmlowp's definitions (its literal nudge-and-divide SRDHM, RDBP as
 // int64 division rounding ties away from zero), against the exact value acc · m0 / 2^(31−shift)
-// in 128-bit arithmetic, and the AVX2 row kernels against the scalar ones bit for bit.
+// in 128-bit arithmetic, and the AVX2 and AVX-512 row kernels against the scalar ones bit for bit.
 #include "kernels/requant/requantize.h"
 
 #include <gtest/gtest.h>
@@ -369,14 +369,21 @@ bool have_avx2() {
   return f.avx2 && f.os_avx;
 }
 
+bool have_avx512() {
+  const CpuFeatures& f = cpu_features();
+  return f.avx512f && f.avx512bw && f.avx512vl && f.os_avx512;
+}
+
 std::vector<U8Kernel> u8_kernels() {
   std::vector<U8Kernel> k = {requantize_to_u8_scalar, requantize_to_u8};
   if (have_avx2()) k.push_back(requantize_to_u8_avx2);
+  if (have_avx512()) k.push_back(requantize_to_u8_avx512);
   return k;
 }
 std::vector<S8Kernel> s8_kernels() {
   std::vector<S8Kernel> k = {requantize_to_s8_scalar, requantize_to_s8};
   if (have_avx2()) k.push_back(requantize_to_s8_avx2);
+  if (have_avx512()) k.push_back(requantize_to_s8_avx512);
   return k;
 }
 
@@ -501,6 +508,99 @@ TEST(RequantizeRows, Avx2EqualsScalar) {
     requantize_to_s8_scalar(acc.data(), rows, cols, mult.data(), nm, zy, -128, 127, s_scalar.data());
     requantize_to_s8_avx2(acc.data(), rows, cols, mult.data(), nm, zy, -128, 127, s_avx.data());
     ASSERT_EQ(s_scalar, s_avx) << "iter " << iter;
+  }
+}
+
+// The AVX-512 kernels against the scalar ones directly, on many random blocks: widths 1..300
+// (the flat periodic runs, the row tiles and their masked tails), per tensor and per column,
+// headroom 0..12 with accumulators bounded so that it is legal, unbounded accumulators (the
+// left shift saturates) with and without headroom, any-int32 m0 (negative, 0, INT32_MIN),
+// extreme zero points and random clamp bounds; then a block of the extremes.
+TEST(RequantizeRows, Avx512EqualsScalar) {
+  if (!have_avx512()) GTEST_SKIP() << "CPU has no AVX-512 F/BW/VL";
+  std::mt19937 rng(512);
+  for (int iter = 0; iter < 1500; ++iter) {
+    const int64_t cols = iter < 300 ? iter + 1 : std::uniform_int_distribution<int64_t>(1, 300)(rng);
+    const int64_t rows = std::uniform_int_distribution<int64_t>(1, 9)(rng);
+    const bool per_channel = rng() % 3 != 0;
+    const int mode = static_cast<int>(rng() % 4);  // 0: headroom 0, 1-2: bounded headroom, 3: unbounded headroom
+    const int k = mode == 0 ? 0 : std::uniform_int_distribution<int>(0, 12)(rng);
+    std::vector<DyadicMultiplier> mult(per_channel ? static_cast<size_t>(cols) : 1);
+    for (DyadicMultiplier& m : mult) {
+      m = random_multiplier(rng);
+      if (rng() % 16 == 0) m.m0 = static_cast<int32_t>(rng());  // any int32, negative included
+      if (rng() % 64 == 0) m.m0 = rng() % 2 ? kMin : 0;
+      if (m.shift <= 0 && k - m.shift > 31) m.shift = k - 31;  // keeps k − shift ≤ 31
+    }
+    std::vector<int32_t> acc(static_cast<size_t>(rows * cols));
+    if (mode == 1 || mode == 2) {
+      // |acc| · 2^k < 2^31.
+      const int32_t bound = static_cast<int32_t>((int64_t{1} << (31 - k)) - 1);
+      std::uniform_int_distribution<int32_t> dist(-bound, bound);
+      for (int32_t& a : acc) a = rng() % 8 == 0 ? (rng() % 2 ? bound : -bound) : dist(rng);
+    } else {
+      for (int32_t& a : acc) a = random_acc(rng);
+    }
+    int32_t zy = std::uniform_int_distribution<int32_t>(-128, 255)(rng);
+    if (iter % 5 == 0) zy = static_cast<int32_t>(rng());
+    if (iter % 17 == 0) zy = rng() % 2 ? kMax : kMin;
+    int32_t lo_u = 0, hi_u = 255, lo_s = -128, hi_s = 127;
+    if (iter % 3 == 0) {
+      lo_u = std::uniform_int_distribution<int32_t>(0, 255)(rng);
+      hi_u = std::uniform_int_distribution<int32_t>(lo_u, 255)(rng);
+      lo_s = std::uniform_int_distribution<int32_t>(-128, 127)(rng);
+      hi_s = std::uniform_int_distribution<int32_t>(lo_s, 127)(rng);
+    }
+    const auto nm = static_cast<int64_t>(mult.size());
+    std::vector<uint8_t> u_scalar(acc.size()), u_avx(acc.size() + 32, 0x5a);
+    requantize_to_u8_scalar(acc.data(), rows, cols, mult.data(), nm, zy, lo_u, hi_u, u_scalar.data(), k);
+    requantize_to_u8_avx512(acc.data(), rows, cols, mult.data(), nm, zy, lo_u, hi_u, u_avx.data(), k);
+    for (size_t g = acc.size(); g < u_avx.size(); ++g) ASSERT_EQ(u_avx[g], 0x5a) << "iter " << iter;
+    u_avx.resize(acc.size());
+    ASSERT_EQ(u_scalar, u_avx) << "iter " << iter << " cols " << cols << " rows " << rows << " headroom " << k
+                               << " zy " << zy;
+    std::vector<int8_t> s_scalar(acc.size()), s_avx(acc.size() + 32, 0x5a);
+    requantize_to_s8_scalar(acc.data(), rows, cols, mult.data(), nm, zy, lo_s, hi_s, s_scalar.data(), k);
+    requantize_to_s8_avx512(acc.data(), rows, cols, mult.data(), nm, zy, lo_s, hi_s, s_avx.data(), k);
+    for (size_t g = acc.size(); g < s_avx.size(); ++g) ASSERT_EQ(s_avx[g], 0x5a) << "iter " << iter;
+    s_avx.resize(acc.size());
+    ASSERT_EQ(s_scalar, s_avx) << "iter " << iter << " cols " << cols << " rows " << rows << " headroom " << k
+                               << " zy " << zy;
+  }
+  // The extremes at once, every one in many lane positions: accumulators at the int32 ends and
+  // at the left-shift thresholds, every shift in [−31, 30], m0 at its ends (620 columns: row
+  // tiles and a masked tail).
+  std::vector<int32_t> accs = {kMin, kMin + 1, -kP30 - 1, -kP30, -kP30 + 1, -3, -2, -1, 0, 1, 2, 3,
+                               kP30 - 1, kP30, kP30 + 1, kMax - 1, kMax};
+  for (int l = 1; l <= 31; ++l) {  // around INT32_MAX >> l and INT32_MIN >> l
+    const int32_t t = kMax >> l;
+    for (int32_t d = -1; d <= 1; ++d) {
+      accs.push_back(t + d);
+      accs.push_back(-t - 1 + d);
+    }
+  }
+  const int32_t m0s[] = {kMin, kMin + 1, -kP30, -1, 0, 1, kP30, kP30 + 1, kMax - 1, kMax};
+  for (int k : {0, 1, 5, 31}) {
+    std::vector<DyadicMultiplier> mult;
+    for (int32_t m0 : m0s)
+      for (int shift = kMinDyadicShift; shift <= kMaxDyadicShift; ++shift)
+        if (shift > 0 || k - shift <= 31) mult.push_back({m0, shift});
+    const auto cols = static_cast<int64_t>(mult.size());
+    const auto rows = static_cast<int64_t>(accs.size());
+    std::vector<int32_t> acc(static_cast<size_t>(rows * cols));
+    for (int64_t r = 0; r < rows; ++r)  // every value in every lane position
+      for (int64_t c = 0; c < cols; ++c)
+        acc[static_cast<size_t>(r * cols + c)] = accs[static_cast<size_t>((r + c) % rows)];
+    for (int32_t zy : {0, 128, -1000, kMax, kMin, kMax - 200, kMin + 200}) {
+      std::vector<uint8_t> u_scalar(acc.size()), u_avx(acc.size());
+      requantize_to_u8_scalar(acc.data(), rows, cols, mult.data(), cols, zy, 0, 255, u_scalar.data(), k);
+      requantize_to_u8_avx512(acc.data(), rows, cols, mult.data(), cols, zy, 0, 255, u_avx.data(), k);
+      ASSERT_EQ(u_scalar, u_avx) << "headroom " << k << " zy " << zy;
+      std::vector<int8_t> s_scalar(acc.size()), s_avx(acc.size());
+      requantize_to_s8_scalar(acc.data(), rows, cols, mult.data(), cols, zy, -128, 127, s_scalar.data(), k);
+      requantize_to_s8_avx512(acc.data(), rows, cols, mult.data(), cols, zy, -128, 127, s_avx.data(), k);
+      ASSERT_EQ(s_scalar, s_avx) << "headroom " << k << " zy " << zy;
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 // requantize.cc: dyadic_multiplier, the scalar row kernels, and the run-time choice of the
-// AVX2 ones (requantize_avx2.cc).
+// AVX-512 and AVX2 ones (requantize_avx512.cc, requantize_avx2.cc).
 #include "kernels/requant/requantize.h"
 
 #include <cmath>
@@ -96,15 +96,31 @@ bool requantize_uses_avx2() {
   return yes;
 }
 
+// isa_ceiling() is best_isa() unless LOWBIT_ISA narrows it; any value below avx512vnni turns the
+// AVX-512 kernel off (a CPU with AVX-512 F/BW/VL but no VNNI has a lower best_isa() and so
+// stays on AVX2 here too).
+bool requantize_uses_avx512() {
+  static const bool yes = [] {
+    if (isa_ceiling() < Isa::kAvx512Vnni) return false;
+    const CpuFeatures& f = cpu_features();
+    return f.avx512f && f.avx512bw && f.avx512vl && f.os_avx512;
+  }();
+  return yes;
+}
+
 void requantize_to_u8(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult, int64_t nmult,
                       int32_t zy, int32_t lo, int32_t hi, uint8_t* out, int headroom) {
-  auto* fn = requantize_uses_avx2() ? requantize_to_u8_avx2 : requantize_to_u8_scalar;
+  auto* fn = requantize_uses_avx512() ? requantize_to_u8_avx512
+             : requantize_uses_avx2() ? requantize_to_u8_avx2
+                                      : requantize_to_u8_scalar;
   fn(acc, rows, cols, mult, nmult, zy, lo, hi, out, headroom);
 }
 
 void requantize_to_s8(const int32_t* acc, int64_t rows, int64_t cols, const DyadicMultiplier* mult, int64_t nmult,
                       int32_t zy, int32_t lo, int32_t hi, int8_t* out, int headroom) {
-  auto* fn = requantize_uses_avx2() ? requantize_to_s8_avx2 : requantize_to_s8_scalar;
+  auto* fn = requantize_uses_avx512() ? requantize_to_s8_avx512
+             : requantize_uses_avx2() ? requantize_to_s8_avx2
+                                      : requantize_to_s8_scalar;
   fn(acc, rows, cols, mult, nmult, zy, lo, hi, out, headroom);
 }
 
