@@ -701,7 +701,19 @@ class Compiler {
     const bool act = n.op_type == "Relu" || n.op_type == "Clip";
     if (act && !activation_bounds(n, iv, &unit_.out, why)) return nullptr;
     const bool same = x->scale == iv.scale && x->zero == iv.zero && unit_.out.lo <= x->qmin && unit_.out.hi >= x->qmax;
-    if (same && !act) return make_view_step(*g_->value(iv.q).shape);
+    if (!act) {
+      // A shape op keeps samples apart when input and output both lead with the symbolic batch
+      // and hold the same elements per sample; others (reshapes across the batch) stay FP32.
+      const ir::Value& in_v = g_->value(n.input(0));
+      const Shape& out = *g_->value(iv.q).shape;
+      const bool per_sample = in_v.shape && static_shape(in_v) && (*in_v.shape)[0] < 0 && out[0] < 0 &&
+                              numel(Shape(in_v.shape->begin() + 1, in_v.shape->end())) == numel(Shape(out.begin() + 1, out.end()));
+      if (!per_sample) {
+        *why = "it reshapes across the batch dimension";
+        return nullptr;
+      }
+      if (same) return make_view_step(out, true);
+    }
     Result<DyadicMultiplier> m = multiplier(static_cast<double>(x->scale) / iv.scale, why);
     if (!m.is_ok()) return nullptr;
     return make_rescale_step(x->zero, *m, unit_.out);

@@ -3,6 +3,7 @@
 // taken from its input at run time.
 #include <cstring>
 #include <functional>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -16,6 +17,15 @@ namespace {
 
 const Tensor& in_slot(const Frame& f, const Step& s, size_t i) { return f.slots[static_cast<size_t>(s.inputs[i])]; }
 Tensor& out_slot(Frame& f, const Step& s) { return f.slots[static_cast<size_t>(s.outputs[0])]; }
+
+// Runs fn(i0, i1) over n elements in chunks of at least 16384, split over the pool when
+// there are several.
+void over_chunks(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  constexpr int64_t kGrain = 16384;
+  if (pool && pool->num_threads() > 1 && n >= 2 * kGrain) pool->parallel_for(n, kGrain, fn);
+  else fn(0, n);
+}
+
 
 class RescaleStep final : public Step {
  public:
@@ -36,8 +46,9 @@ class RescaleStep final : public Step {
 
 class ViewStep final : public Step {
  public:
-  explicit ViewStep(Shape shape) : shape_(std::move(shape)) {}
+  ViewStep(Shape shape, bool per_sample) : shape_(std::move(shape)), per_sample_(per_sample) {}
   bool is_view() const override { return true; }
+  bool per_sample() const override { return per_sample_; }
   std::string describe() const override { return "view (no copy)"; }
   Status run(Frame& f) const override {
     const Tensor& x = in_slot(f, *this, 0);
@@ -52,28 +63,47 @@ class ViewStep final : public Step {
 
  private:
   Shape shape_;  // dim 0 < 0: the input's batch
+  bool per_sample_;
 };
 
+// The output depends only on the input pair (a, b): the step tabulates all 65536 results
+// once at compile time with the Add kernel itself (so they are its results bit for bit) and
+// runs as one byte lookup per element — 64 KiB that stay in L2.
 class AddStep final : public Step {
  public:
-  explicit AddStep(kernels::AddParams p) : p_(p) {}
-  std::string describe() const override { return "add (dyadic rescale of both inputs)"; }
+  explicit AddStep(kernels::AddParams p) : p_(p), table_(65536) {
+    std::vector<uint8_t> a(65536), b(65536);
+    for (int i = 0; i < 65536; ++i) {
+      a[static_cast<size_t>(i)] = static_cast<uint8_t>(i >> 8);
+      b[static_cast<size_t>(i)] = static_cast<uint8_t>(i & 255);
+    }
+    kernels::add_u8_scalar(a.data(), b.data(), 65536, p_, table_.data());
+  }
+  std::string describe() const override { return "add (dyadic rescale of both inputs, tabulated)"; }
   Status run(Frame& f) const override {
     const Tensor& a = in_slot(f, *this, 0);
     const Tensor& b = in_slot(f, *this, 1);
     if (a.numel() != b.numel()) return Status::errorf("add of {} and {} elements", a.numel(), b.numel());
-    kernels::add_u8(a.data<uint8_t>(), b.data<uint8_t>(), a.numel(), p_, out_slot(f, *this).data<uint8_t>(), f.pool);
+    const uint8_t* ap = a.data<uint8_t>();
+    const uint8_t* bp = b.data<uint8_t>();
+    uint8_t* yp = out_slot(f, *this).data<uint8_t>();
+    const uint8_t* t = table_.data();
+    over_chunks(f.pool, a.numel(), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) yp[i] = t[(static_cast<uint32_t>(ap[i]) << 8) | bp[i]];
+    });
     return Status::ok();
   }
 
  private:
   kernels::AddParams p_;
+  std::vector<uint8_t> table_;  // [a][b]
 };
 
 class ConcatStep final : public Step {
  public:
   ConcatStep(int64_t axis, std::vector<ConcatInput> in, IntOutput out) : axis_(axis), in_(std::move(in)), out_(out) {}
   std::string describe() const override { return fmt::format("concat axis {}", axis_); }
+  bool per_sample() const override { return axis_ >= 1; }
   Status run(Frame& f) const override {
     Tensor& y = out_slot(f, *this);
     int64_t outer = 1;
@@ -106,14 +136,6 @@ class ConcatStep final : public Step {
 void over_images(ThreadPool* pool, int64_t images, const std::function<void(int64_t, int64_t)>& fn) {
   if (pool && pool->num_threads() > 1 && images > 1) pool->parallel_for(images, 1, fn);
   else fn(0, images);
-}
-
-// Runs fn(i0, i1) over n elements in chunks of at least 16384, split over the pool when
-// there are several.
-void over_chunks(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
-  constexpr int64_t kGrain = 16384;
-  if (pool && pool->num_threads() > 1 && n >= 2 * kGrain) pool->parallel_for(n, kGrain, fn);
-  else fn(0, n);
 }
 
 class LayoutStep final : public Step {
@@ -237,7 +259,9 @@ std::unique_ptr<Step> make_dequantize_step(float scale, int32_t zero) {
 std::unique_ptr<Step> make_rescale_step(int32_t x_zero, DyadicMultiplier m, IntOutput out) {
   return std::make_unique<RescaleStep>(x_zero, m, out);
 }
-std::unique_ptr<Step> make_view_step(Shape shape) { return std::make_unique<ViewStep>(std::move(shape)); }
+std::unique_ptr<Step> make_view_step(Shape shape, bool per_sample) {
+  return std::make_unique<ViewStep>(std::move(shape), per_sample);
+}
 std::unique_ptr<Step> make_add_step(kernels::AddParams params) { return std::make_unique<AddStep>(params); }
 std::unique_ptr<Step> make_concat_step(int64_t axis, std::vector<ConcatInput> inputs, IntOutput out) {
   return std::make_unique<ConcatStep>(axis, std::move(inputs), out);

@@ -16,6 +16,28 @@ class OpStep final : public Step {
 
   bool integer() const override { return false; }
 
+  // Ops known to compute each sample from that sample alone (for slicing a batch); anything
+  // else — dynamic quantization's batch-wide range, reshapes across the batch, broadcasting
+  // against a run-time value — keeps the batch whole.
+  bool per_sample() const override {
+    static const char* const kUnary[] = {"Relu",     "Clip",    "Sigmoid", "Tanh",      "LeakyRelu",
+                                         "HardSigmoid", "HardSwish", "Identity", "Conv", "MaxPool",
+                                         "AveragePool", "GlobalAveragePool", "BatchNormalization"};
+    if (!node_.domain.empty()) return false;
+    const std::string& op = node_.op_type;
+    for (const char* u : kUnary)
+      if (op == u) return true;
+    auto attr = [&](const char* name, int64_t def) {
+      Result<int64_t> v = node_.attrs.get_int(name, def);
+      return v.is_ok() ? *v : def;
+    };
+    auto axis = [&](int64_t def) { return attr("axis", def); };
+    if (op == "Flatten" || op == "Softmax" || op == "LogSoftmax") return axis(1) >= 1;
+    if (op == "QuantizeLinear" || op == "DequantizeLinear") return axis(1) != 0;
+    if (op == "Gemm") return attr("transA", 0) == 0;
+    return false;
+  }
+
   std::string describe() const override {
     if (node_.op_type == "QuantizeLinear") return "quantize (fp32 → integer)";
     if (node_.op_type == "DequantizeLinear") return "dequantize (integer → fp32)";

@@ -8,6 +8,11 @@
 // the values' lifetimes (memory_plan.h) and reused across runs; FP32 steps allocate their own
 // outputs as the Session does. Views (Flatten / Reshape of an integer value) share their
 // source's bytes, so their source stays live as long as they do.
+//
+// Slices. When every step is per-sample, a large batch runs as slices of a few images, each
+// through the whole program with its own arena small enough to stay in L2, the slices spread
+// over the thread pool: activations never leave the cache between layers and the threads
+// never wait for each other between steps. Outputs are the slices' outputs, concatenated.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +46,9 @@ class Step {
   virtual bool integer() const { return true; }
   // A view's output aliases its input's bytes (no arena slot of its own).
   virtual bool is_view() const { return false; }
+  // Whether each sample of the batch is computed from the same sample of the inputs alone,
+  // so the program may run the batch in slices (Program::run).
+  virtual bool per_sample() const { return true; }
 
   std::string node;     // the graph node it runs (the head node for fused patterns)
   std::string op_type;
@@ -76,13 +84,21 @@ class Program {
   int64_t fp32_nodes() const;
   // Arena bytes for one run at `batch` (0 when nothing is planned yet for it).
   int64_t arena_bytes(int64_t batch) const;
+  // The images per slice a batch of `batch` runs in (batch itself when it runs whole).
+  int64_t slice_size(int64_t batch) const;
   std::string isa;  // the instruction set the integer kernels were packed for
 
  private:
   friend class ProgramBuilder;
   struct Plan;  // arena offsets for one batch size
 
-  Result<std::shared_ptr<const Plan>> plan_for(int64_t batch, const std::vector<Tensor>& inputs) const;
+  Result<std::shared_ptr<const Plan>> plan_for(int64_t batch) const;
+  // One pass over the steps on inputs whose batch fits one plan; `pool` for the steps' own
+  // threads (nullptr inside a slice).
+  Result<std::vector<Tensor>> run_whole(const std::vector<Tensor>& inputs, ThreadPool* pool,
+                                        std::vector<double>* step_seconds) const;
+  std::shared_ptr<uint8_t> take_arena(int64_t bytes) const;
+  void return_arena(std::shared_ptr<uint8_t> arena, int64_t bytes) const;
 
   ir::Graph graph_;  // the simulation graph the slots index (value i = slot i)
   std::vector<std::unique_ptr<Step>> steps_;
@@ -92,11 +108,12 @@ class Program {
   std::vector<int> last_use_;        // per slot: last step reading it (counting its views' readers)
   std::vector<int> producer_step_;   // per slot: the step writing it, -1 for inputs and constants
   std::vector<bool> is_output_;
+  bool sliceable_ = false;           // every step per-sample, inputs and outputs batch-major
+  int64_t bytes_per_sample_ = 0;     // arena bytes per image (a plan at batch 1), for slice sizes
 
   mutable std::mutex mu_;
-  mutable std::shared_ptr<const Plan> plan_;          // the last batch size's plan
-  mutable std::shared_ptr<uint8_t> arena_;            // reused when no other run holds it
-  mutable int64_t arena_size_ = 0;
+  mutable std::vector<std::shared_ptr<const Plan>> plans_;  // by batch size, a few kept
+  mutable std::vector<std::pair<std::shared_ptr<uint8_t>, int64_t>> free_arenas_;  // idle, with sizes
 };
 
 // Assembles a Program (used by compile.cc; tests build small programs with it directly).

@@ -69,7 +69,8 @@ std::unique_ptr<Step> make_rescale_step(int32_t x_zero, DyadicMultiplier m, IntO
 
 // The output shares the input's bytes as `shape` (dim 0 < 0: the input's batch): Flatten,
 // Reshape, Squeeze, Unsqueeze, Identity where input and output quantization agree.
-std::unique_ptr<Step> make_view_step(Shape shape);
+// `per_sample`: the view keeps the batch as dim 0 (the compiler checks the shapes).
+std::unique_ptr<Step> make_view_step(Shape shape, bool per_sample);
 
 // Residual add of two same-shape uint8 tensors (kernels/int8/qelementwise8.h).
 std::unique_ptr<Step> make_add_step(kernels::AddParams params);

@@ -194,7 +194,21 @@ TEST(Compile, OutputsOutliveTheNextRunAndConcurrentRunsAgree) {
   auto y2 = p->run({x2});
   ASSERT_TRUE(y2.is_ok());
   for (int64_t i = 0; i < kept.numel(); ++i) ASSERT_EQ(kept.data<float>()[i], (*y1)[0].data<float>()[i]);
-  EXPECT_GT(p->arena_bytes(8), 0);
+  EXPECT_GT(p->arena_bytes(p->slice_size(8)), 0);
+
+  // A batch that runs in slices gives, bit for bit, what each image gives alone.
+  const Tensor x64 = random_tensor({64, 4, 8, 8}, 23, 1.0f);
+  EXPECT_LT(p->slice_size(64), 64) << "this program should slice a batch of 64";
+  auto y64 = p->run({x64});
+  ASSERT_TRUE(y64.is_ok());
+  const int64_t per = 4 * 8 * 8, classes = (*y64)[0].dim(1);
+  for (int64_t i = 0; i < 64; ++i) {
+    Tensor xi = Tensor::zeros(DType::kF32, {1, 4, 8, 8});
+    std::copy_n(x64.data<float>() + i * per, per, xi.data<float>());
+    auto yi = p->run({xi});
+    ASSERT_TRUE(yi.is_ok());
+    for (int64_t c = 0; c < classes; ++c) ASSERT_EQ((*yi)[0].data<float>()[c], (*y64)[0].data<float>()[i * classes + c]) << i;
+  }
 
   std::vector<Tensor> got(2);
   std::thread t1([&] { got[0] = (*p->run({x1}))[0]; });
