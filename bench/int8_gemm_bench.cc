@@ -238,9 +238,12 @@ void BM_Peak(benchmark::State& state, Peak p, const char* unit) {
 void run_gemm(benchmark::State& state, Isa isa, double peak_ops, int64_t m, int64_t n, int64_t k, int threads) {
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> u8(0, 255), s8(-127, 127);
-  std::vector<uint8_t> a(static_cast<size_t>(m * k));
+  // A and C 64-byte aligned like the runtime's tensors (core/tensor.h): from a 16-byte aligned
+  // std::vector every zmm row of C would straddle two cache lines.
+  std::vector<uint8_t, kernels::Aligned64Allocator<uint8_t>> a(static_cast<size_t>(m * k));
   std::vector<int8_t> w(static_cast<size_t>(n * k));
-  std::vector<int32_t> bias(static_cast<size_t>(n)), c(static_cast<size_t>(m * n));
+  std::vector<int32_t> bias(static_cast<size_t>(n));
+  std::vector<int32_t, kernels::Aligned64Allocator<int32_t>> c(static_cast<size_t>(m * n));
   for (uint8_t& v : a) v = static_cast<uint8_t>(u8(rng));
   for (int8_t& v : w) v = static_cast<int8_t>(s8(rng));
   for (int32_t& v : bias) v = s8(rng);

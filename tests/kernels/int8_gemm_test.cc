@@ -1,14 +1,18 @@
 // int8_gemm_test.cc: kernels::gemm_u8s8s32 — the scalar twin against a naive triple loop,
 // every ISA this CPU supports against the scalar twin bit for bit (awkward shapes, zero
-// points, bias, strides, extreme values), the packed layout, the threaded split, and
-// LOWBIT_ISA parsing.
+// points, bias, strides, extreme values, narrow panels and row counts around each kernel's
+// tiles), that no kernel reads past the last row of A, the packed layout, the threaded split,
+// and LOWBIT_ISA parsing.
 #include "kernels/int8/gemm.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <random>
 #include <string>
@@ -136,6 +140,90 @@ TEST(Int8Gemm, EveryIsaMatchesScalarOnLongK) {
     }
 }
 
+TEST(Int8Gemm, EveryIsaMatchesScalarAroundTileEdges) {
+  // Row counts around every kernel's tiles (AVX2 4 / 8, AVX-VNNI 6 / 12, AVX-512 12 / 24 rows)
+  // times column counts that leave a narrow last panel (AVX-512: N mod 32 ≤ 16, AVX-VNNI:
+  // N mod 16 ≤ 8, AVX2: N mod 8 ≤ 4) or a wide one, with short K (partial groups of 4) in
+  // dense rows (lda == k: the kernels read a partial group whole where the next row exists)
+  // and in padded ones.
+  const std::vector<Isa> isas = simd_isas();
+  if (isas.empty()) GTEST_SKIP() << "CPU supports no SIMD variant; only the scalar twin runs";
+  std::mt19937 rng(18);
+  const int64_t ms[] = {1, 3, 4, 5, 7, 8, 9, 11, 12, 13, 23, 24, 25, 36, 47, 48, 49, 73};
+  const int64_t ns[] = {1, 4, 5, 8, 9, 12, 16, 17, 24, 33, 40, 48, 49, 60};
+  const int64_t ks[] = {1, 3, 4, 9, 25};
+  int count = 0;
+  for (int64_t m : ms)
+    for (int64_t n : ns)
+      for (int64_t k : ks) {
+        const int32_t z = count % 3 == 0 ? 0 : count % 3 == 1 ? 255 : 131;
+        const Problem p = random_problem(m, n, k, z, count % 2 == 0, rng, /*pad=*/count % 4 == 3 ? 2 : 0);
+        ++count;
+        const std::vector<int32_t> want = run(p, Isa::kScalar);
+        for (Isa isa : isas) ASSERT_EQ(run(p, isa), want) << isa_name(isa) << " " << describe(p);
+      }
+  // More panels than the kernels walk with row blocks outermost (N = 1000 with tiny K).
+  for (auto [m, n, k] : std::vector<std::array<int64_t, 3>>{{37, 1000, 3}, {30, 600, 8}}) {
+    const Problem p = random_problem(m, n, k, 77, true, rng);
+    const std::vector<int32_t> want = naive(p);
+    for (Isa isa : isas) EXPECT_EQ(run(p, isa), want) << isa_name(isa) << " " << describe(p);
+  }
+}
+
+// `bytes` bytes that end exactly where an inaccessible page begins: reading one byte past
+// them faults.
+class GuardedBytes {
+ public:
+  explicit GuardedBytes(size_t bytes) {
+    page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    len_ = (bytes + page_ - 1) / page_ * page_ + page_;
+    void* p = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    base_ = p == MAP_FAILED ? nullptr : static_cast<uint8_t*>(p);
+    if (base_ && mprotect(base_ + len_ - page_, page_, PROT_NONE) != 0) {
+      munmap(base_, len_);
+      base_ = nullptr;
+    }
+    data_ = base_ ? base_ + len_ - page_ - bytes : nullptr;
+  }
+  ~GuardedBytes() {
+    if (base_) munmap(base_, len_);
+  }
+  GuardedBytes(const GuardedBytes&) = delete;
+  GuardedBytes& operator=(const GuardedBytes&) = delete;
+  uint8_t* data() const { return data_; }
+
+ private:
+  size_t page_ = 0, len_ = 0;
+  uint8_t* base_ = nullptr;
+  uint8_t* data_ = nullptr;
+};
+
+TEST(Int8Gemm, NeverReadsPastTheLastRowOfA) {
+  // A's last byte (row m − 1, k K − 1) sits right before a PROT_NONE page, so a kernel reading
+  // a partial group of 4 k whole on the last row would crash the test. Dense rows (where the
+  // kernels may borrow the next row's bytes) and padded ones; the row count is not a multiple
+  // of any tile, so the last tile is an edge tile.
+  std::mt19937 rng(19);
+  for (int64_t k : {1, 2, 3, 5, 9, 13, 25, 255})
+    for (int64_t m : {1, 2, 3, 13, 25, 49})
+      for (int64_t n : {5, 16, 40})
+        for (int64_t pad : {0, 3}) {
+          const Problem p = random_problem(m, n, k, 255, true, rng, pad);
+          const size_t bytes = static_cast<size_t>((m - 1) * p.lda + k);  // up to row m − 1's K
+          GuardedBytes guarded(bytes);
+          ASSERT_NE(guarded.data(), nullptr) << "mmap failed";
+          std::memcpy(guarded.data(), p.a.data(), bytes);
+          const std::vector<int32_t> want = naive(p);
+          for (Isa isa : kAllIsas) {
+            if (!isa_supported(isa)) continue;
+            const PackedWeights pw = pack_weights(p.w.data(), p.n, p.k, isa);
+            std::vector<int32_t> c(static_cast<size_t>(p.m * p.ldc), kPoison);
+            gemm_u8s8s32(guarded.data(), p.m, p.lda, p.z, pw, p.bias->data(), c.data(), p.ldc, nullptr);
+            ASSERT_EQ(c, want) << isa_name(isa) << " " << describe(p);
+          }
+        }
+}
+
 TEST(Int8Gemm, SumsPastInt32WrapAlikeEverywhere) {
   // 70001 · 255 · 128 > 2^31: the true sum leaves int32; every ISA must give it modulo 2^32,
   // as the naive loop's int64 → int32 conversion does.
@@ -228,9 +316,16 @@ TEST(Int8Gemm, ThreadedEqualsSingleThreaded) {
   ThreadPool pool(2);
   std::mt19937 rng(15);
   // Many column panels (split over N), and a narrow N (split over rows); both large enough to
-  // pass the parallel threshold.
-  for (auto [m, n, k] : std::vector<std::array<int64_t, 3>>{{257, 257, 257}, {1031, 16, 257}, {129, 65, 1000}}) {
-    const Problem p = random_problem(m, n, k, 128, true, rng, 1);
+  // pass the parallel threshold. Then tall, dense products with a small W (split over rows):
+  // a stem-like N = 16, K = 9, three panels, and more panels than the kernels walk with row
+  // blocks outermost.
+  for (auto [m, n, k, pad] : std::vector<std::array<int64_t, 4>>{{257, 257, 257, 1},
+                                                                  {1031, 16, 257, 1},
+                                                                  {129, 65, 1000, 1},
+                                                                  {30011, 16, 9, 0},
+                                                                  {3001, 70, 25, 0},
+                                                                  {1501, 1000, 3, 0}}) {
+    const Problem p = random_problem(m, n, k, 128, true, rng, pad);
     for (Isa isa : kAllIsas) {
       if (!isa_supported(isa)) continue;
       EXPECT_EQ(run(p, isa, &pool), run(p, isa, nullptr)) << isa_name(isa) << " " << describe(p);

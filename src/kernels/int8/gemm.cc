@@ -43,18 +43,19 @@ int64_t isa_panel_width(Isa isa) {
   return 8;
 }
 
-// The MR of each gemm_<isa>.cc microkernel. It only sets the granularity of the row split, so a
-// mismatch would cost speed, never correctness.
+// The row block of each gemm_<isa>.cc microkernel: its largest tile's MR (narrow panels run
+// more rows per tile). It only sets the granularity of the row split, so a mismatch would cost
+// speed, never correctness.
 int64_t isa_tile_rows(Isa isa) {
   switch (isa) {
     case Isa::kScalar:
       return 4;
     case Isa::kAvx2:
-      return 4;
+      return 8;
     case Isa::kAvxVnni:
-      return 6;
-    case Isa::kAvx512Vnni:
       return 12;
+    case Isa::kAvx512Vnni:
+      return 24;
   }
   return 4;
 }
@@ -90,7 +91,7 @@ void gemm_u8s8s32(const uint8_t* a, int64_t m, int64_t lda, int32_t a_zero, cons
   LB_CHECK(w.nr == isa_panel_width(w.isa) && w.kp == (w.k + 3) / 4 * 4, "gemm_u8s8s32: weights not packed");
   LB_CHECK(isa_supported(w.isa), "gemm_u8s8s32: weights packed for an ISA this CPU lacks");
   if (m == 0 || w.n == 0) return;
-  const GemmArgs g{a, lda, a_zero, w.data.data(), w.row_sums.data(), bias, c, ldc, w.n, w.k, w.kp, w.nr};
+  const GemmArgs g{a, lda, a_zero, w.data.data(), w.row_sums.data(), bias, c, ldc, w.n, w.k, w.kp, w.nr, m};
   const RowsPanelsFn fn = rows_panels_fn(w.isa);
   const int64_t panels = (w.n + w.nr - 1) / w.nr;
   const double macs = static_cast<double>(m) * static_cast<double>(w.n) * static_cast<double>(std::max<int64_t>(w.k, 1));
@@ -99,11 +100,12 @@ void gemm_u8s8s32(const uint8_t* a, int64_t m, int64_t lda, int32_t a_zero, cons
     fn(g, 0, m, 0, panels);
     return;
   }
-  if (panels >= 2 * threads) {
-    // Column panels: each thread streams all of A against its own slice of W.
+  if (panels >= 2 * threads && panels * w.kp * w.nr > kGemmL1WeightBytes) {
+    // Column panels: each thread streams all of A against its own slice of a large W.
     pool->parallel_for(panels, 1, [&](int64_t p0, int64_t p1) { fn(g, 0, m, p0, p1); });
   } else {
-    // Few panels (narrow N): row blocks of whole register tiles instead.
+    // Few panels (narrow N) or a W that fits in L1 (small N · K, tall M): row blocks of whole
+    // register tiles, so each thread reads only its share of A and the shared W stays in cache.
     const int64_t mr = isa_tile_rows(w.isa);
     const int64_t blocks = (m + mr - 1) / mr;
     pool->parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {

@@ -14,12 +14,16 @@
 //     data[p·Kp·NR + (q·NR + j)·4 + r] = W[p·NR + j][4q + r]     (0 where out of range)
 //   so one 4·NR-byte load gives, per column, the 4 weights one vpdpbusd lane multiplies
 //   with 4 broadcast activations. The AVX2 kernel sign-extends the same bytes to int16.
+//   Columns 0 … NR/2 − 1 of a group are its first 2·NR bytes, so on a panel with at most NR/2
+//   live columns (N ≤ 16 on AVX-512, or the last panel) the kernels read only that half and
+//   run twice the rows per tile instead of multiplying zeros.
 //   Panels start 64-byte aligned (the buffer is aligned and Kp·NR is a multiple of 64 for
 //   NR ≥ 16, of 32 for NR = 8 — loads use unaligned forms, so either works).
 //
 // Threading: with a pool and enough work, the pool's threads take disjoint column panels
-// (or, when there are fewer panels than threads, disjoint row blocks); every thread writes
-// only its own part of C, and results do not depend on the split.
+// when there are many panels and W is large; otherwise (few panels, or a packed W that fits
+// in L1 — the tall-skinny GEMMs of small CNNs) disjoint row blocks. Every thread writes only
+// its own part of C, and results do not depend on the split.
 #pragma once
 
 #include <cstddef>
@@ -68,7 +72,9 @@ PackedWeights pack_weights(const int8_t* w, int64_t n, int64_t k, Isa isa);
 // C[m][n] = Σ_k (A[m][k] − a_zero) · W[n][k] (+ bias[n] when bias != nullptr), in int32.
 // A: uint8 row-major [M][K], row stride lda ≥ K; C: row-major [M][N], row stride ldc ≥ N.
 // Runs on w.isa, which must be supported by this CPU (LB_CHECK). With `pool` (may be
-// nullptr) large products split over its threads. Reads only A[m][0..K), never past a row.
+// nullptr) large products split over its threads. Reads only A's elements A[i][0..K), i < M:
+// where lda == K a kernel may read a row's last partial group of 4 k together with the next
+// row's first bytes (their products meet W's zero padding), never past A[M − 1][K − 1].
 void gemm_u8s8s32(const uint8_t* a, int64_t m, int64_t lda, int32_t a_zero, const PackedWeights& w,
                   const int32_t* bias, int32_t* c, int64_t ldc, ThreadPool* pool);
 
@@ -85,6 +91,10 @@ struct GemmArgs {
   int32_t* c;
   int64_t ldc;
   int64_t n, k, kp, nr;
+  // Rows of A in the whole call (not just a thread's share). Where lda == k, the bytes after
+  // row i's K are row i + 1's first elements, so a kernel may read the last partial group of 4
+  // k as a whole one (its extra weights are zero padding) as long as it stays below row m.
+  int64_t m = 0;
 };
 
 // Computes C rows [m0, m1) × panels [p0, p1) (columns p·nr … clipped to n).
@@ -93,7 +103,12 @@ void gemm_rows_panels_avx2(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0
 void gemm_rows_panels_avxvnni(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
 void gemm_rows_panels_avx512vnni(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
 
-// Rows per register tile of each ISA's microkernel (row blocks for the thread split).
+// Rows per row block of each ISA's microkernel (its largest tile; the unit of the row split).
 int64_t isa_tile_rows(Isa isa);
+
+// A packed W of at most this many bytes stays in L1 beside a block of A and C: the SIMD
+// kernels then walk blocks of rows outermost (each block of A read once for all panels, each
+// row of C written in one pass) and gemm_u8s8s32 splits rows, not panels, over threads.
+inline constexpr int64_t kGemmL1WeightBytes = 16 * 1024;
 
 }  // namespace lowbit::kernels
