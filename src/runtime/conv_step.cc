@@ -58,6 +58,15 @@ class ConvStep final : public Step {
         gemm_images(xp, b0, b1, yp, pool);
       }
     };
+    if (s_.depthwise && chunks == 1 && f.pool && f.pool->num_threads() > 1) {
+      // A small batch: split the output rows instead of the images.
+      const int64_t rows = batch * s_.geom.oh();
+      f.pool->parallel_for(rows, std::max<int64_t>(1, rows / (4 * f.pool->num_threads())), [&](int64_t r0, int64_t r1) {
+        kernels::depthwise_nhwc_u8_rows(xp, s_.geom, r0, r1, s_.x_zero, s_.dw_weights.data(), s_.bias.data(),
+                                        s_.mult.data(), nmult(), s_.headroom, s_.out.zero, s_.out.lo, s_.out.hi, yp);
+      });
+      return Status::ok();
+    }
     if (chunks > 1 && f.pool && f.pool->num_threads() > 1) {
       f.pool->parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; ++c) run_chunk(c, nullptr);

@@ -208,20 +208,24 @@ void im2col_nhwc_u8(const uint8_t* x, int64_t h, int64_t w, int64_t c_total, int
   }
 }
 
-void depthwise_nhwc_u8(const uint8_t* x, const Conv2dGeom& g, int64_t i0, int64_t i1, int32_t x_zero, const int8_t* w,
-                       const int32_t* bias, const DyadicMultiplier* mult, int64_t nmult, int headroom, int32_t y_zero,
-                       int32_t lo, int32_t hi, uint8_t* y) {
+void depthwise_nhwc_u8_rows(const uint8_t* x, const Conv2dGeom& g, int64_t r0, int64_t r1, int32_t x_zero,
+                            const int8_t* w, const int32_t* bias, const DyadicMultiplier* mult, int64_t nmult,
+                            int headroom, int32_t y_zero, int32_t lo, int32_t hi, uint8_t* y) {
   const int64_t c = g.c, oh = g.oh(), ow = g.ow();
   std::vector<int32_t>& acc_buf = accumulators(ow * c);
   int32_t* acc = acc_buf.data();
-  for (int64_t b = i0; b < i1; ++b) {
-    const uint8_t* xb = x + b * g.h * g.w * c;
-    uint8_t* yb = y + b * oh * ow * c;
-    for (int64_t oy = 0; oy < oh; ++oy) {
-      depthwise_row(acc, xb, w, bias, x_zero, g, oy, ow);
-      requantize_to_u8(acc, ow, c, mult, nmult, y_zero, lo, hi, yb + oy * ow * c, headroom);
-    }
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t b = r / oh, oy = r % oh;
+    depthwise_row(acc, x + b * g.h * g.w * c, w, bias, x_zero, g, oy, ow);
+    requantize_to_u8(acc, ow, c, mult, nmult, y_zero, lo, hi, y + (b * oh + oy) * ow * c, headroom);
   }
+}
+
+void depthwise_nhwc_u8(const uint8_t* x, const Conv2dGeom& g, int64_t i0, int64_t i1, int32_t x_zero, const int8_t* w,
+                       const int32_t* bias, const DyadicMultiplier* mult, int64_t nmult, int headroom, int32_t y_zero,
+                       int32_t lo, int32_t hi, uint8_t* y) {
+  const int64_t oh = g.oh();
+  depthwise_nhwc_u8_rows(x, g, i0 * oh, i1 * oh, x_zero, w, bias, mult, nmult, headroom, y_zero, lo, hi, y);
 }
 
 void max_pool_nhwc_u8(const uint8_t* x, const Conv2dGeom& g, int64_t i0, int64_t i1, uint8_t* y) {

@@ -38,6 +38,12 @@ void depthwise_nhwc_u8(const uint8_t* x, const Conv2dGeom& g, int64_t i0, int64_
                        const int32_t* bias, const DyadicMultiplier* mult, int64_t nmult, int headroom, int32_t y_zero,
                        int32_t lo, int32_t hi, uint8_t* y);
 
+// The same for output rows [r0, r1) of the batch, row r = image r / oh, output row r % oh —
+// the finer split for a small batch.
+void depthwise_nhwc_u8_rows(const uint8_t* x, const Conv2dGeom& g, int64_t r0, int64_t r1, int32_t x_zero,
+                            const int8_t* w, const int32_t* bias, const DyadicMultiplier* mult, int64_t nmult,
+                            int headroom, int32_t y_zero, int32_t lo, int32_t hi, uint8_t* y);
+
 // Max pool of NHWC images [n][h][w][c] → [n][oh][ow][c] over in-bounds taps (a window with
 // none gives 0, the uint8 lowest, as max_pool_u8 does). Images [i0, i1); serial.
 void max_pool_nhwc_u8(const uint8_t* x, const Conv2dGeom& g, int64_t i0, int64_t i1, uint8_t* y);
