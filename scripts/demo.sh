@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # demo.sh BUILD_DIR: the main job on the embedded data and models — FP32 accuracy of every
 # reference model, then the quantization method table (`lowbit compare`) over the presets on
-# every model, and the observer study for 4-bit recipes on resnet8. Full Fashion-MNIST test
-# set; calibration on the first 1000 training images. docs/quantization.md explains the tables.
+# every model, the observer study for 4-bit recipes on resnet8, and resnet8 under int8 on the
+# integer runtime (how each node runs, accuracy against the simulation, speed). Full
+# Fashion-MNIST test set; calibration on the first 1000 training images. docs/quantization.md
+# and docs/runtime.md explain the tables.
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -15,4 +17,13 @@ observers=minmax,moving-average,percentile,entropy,mse,aciq-laplace,aciq-gauss
 printf '\nObservers for 4-bit recipes on resnet8: each weight observer (w:), then each activation observer (a:)\n\n'
 "$build/lowbit" compare models/resnet8.onnx --recipes w4a8,w4a4 --weight-observers "$observers" \
   --act-observers "$observers" --calib-size 1000 --sqnr-samples 0
+echo
+printf '\nThe integer runtime: resnet8 under int8 — how each node runs, top-1 on integers and simulated, speed\n\n'
+qmodel="$build/demo-resnet8-int8.onnx"
+rm -f "$qmodel"
+"$build/lowbit" quantize models/resnet8.onnx --recipe int8 --calib-size 1000 -o "$qmodel"
+"$build/lowbit" info "$qmodel" | sed -n '/^runtime:/,$p'
+"$build/lowbit" eval "$qmodel" --engine int
+"$build/lowbit" eval "$qmodel" --engine sim
+"$build/lowbit" bench "$qmodel" --batch 1,64 --seconds 1
 echo
