@@ -7,6 +7,16 @@
 
 namespace lowbit::ir {
 
+int Graph::add_constant(std::string value_name, Tensor t) {
+  const int v = add_value(std::move(value_name));
+  Value& val = values[static_cast<size_t>(v)];
+  val.dtype = t.dtype();
+  val.shape = t.shape();
+  val.constant = std::move(t);
+  val.is_initializer = true;
+  return v;
+}
+
 int Graph::add_value(std::string value_name) {
   if (index_.size() != values.size()) {  // values were edited directly: rebuild the index
     index_.clear();

@@ -60,6 +60,8 @@ class Graph {
 
   // Adds a value; the name must be new (LB_CHECK). Returns its index.
   int add_value(std::string value_name);
+  // Adds an initializer holding `t` (dtype and shape from it); the name must be new.
+  int add_constant(std::string value_name, Tensor t);
   // Index of the value with that name, or -1.
   int find_value(std::string_view value_name) const;
   // A name not used yet, built from `base`.

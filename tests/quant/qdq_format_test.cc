@@ -105,15 +105,6 @@ TEST(QdqFormat, FourBitActivationsNeedTheLowbitDomain) {
   EXPECT_EQ(g->opsets.at("com.lowbit"), 1);
 }
 
-int add_const(ir::Graph& g, const std::string& name, Tensor t) {
-  const int v = g.add_value(name);
-  g.value(v).dtype = t.dtype();
-  g.value(v).shape = t.shape();
-  g.value(v).constant = std::move(t);
-  g.value(v).is_initializer = true;
-  return v;
-}
-
 // What ONNX Runtime's QDQ quantizer writes for Conv + Relu, without lowbit metadata:
 // x → Q/DQ → Conv(DQ(w int8 per-channel), DQ(b int32)) → Relu → Q/DQ → y.
 ir::Graph foreign_qdq_graph() {
@@ -123,16 +114,16 @@ ir::Graph foreign_qdq_graph() {
   g.value(x).dtype = DType::kF32;
   g.value(x).shape = Shape{1, 1, 3, 3};
   g.inputs = {x};
-  const int xs = add_const(g, "x_scale", Tensor::scalar<float>(0.02f));
-  const int xz = add_const(g, "x_zp", Tensor::scalar<uint8_t>(128));
-  const int wq = add_const(g, "w_q", Tensor::from_vector<int8_t>({2, 1, 1, 1}, {50, -100}));
-  const int ws = add_const(g, "w_scale", Tensor::from_vector<float>({2}, {0.01f, 0.005f}));
-  const int wz = add_const(g, "w_zp", Tensor::from_vector<int8_t>({2}, {0, 0}));
-  const int bq = add_const(g, "b_q", Tensor::from_vector<int32_t>({2}, {1000, -2000}));
-  const int bs = add_const(g, "b_scale", Tensor::from_vector<float>({2}, {0.0002f, 0.0001f}));
-  const int bz = add_const(g, "b_zp", Tensor::from_vector<int32_t>({2}, {0, 0}));
-  const int ys = add_const(g, "y_scale", Tensor::scalar<float>(0.01f));
-  const int yz = add_const(g, "y_zp", Tensor::scalar<uint8_t>(0));
+  const int xs = g.add_constant("x_scale", Tensor::scalar<float>(0.02f));
+  const int xz = g.add_constant("x_zp", Tensor::scalar<uint8_t>(128));
+  const int wq = g.add_constant("w_q", Tensor::from_vector<int8_t>({2, 1, 1, 1}, {50, -100}));
+  const int ws = g.add_constant("w_scale", Tensor::from_vector<float>({2}, {0.01f, 0.005f}));
+  const int wz = g.add_constant("w_zp", Tensor::from_vector<int8_t>({2}, {0, 0}));
+  const int bq = g.add_constant("b_q", Tensor::from_vector<int32_t>({2}, {1000, -2000}));
+  const int bs = g.add_constant("b_scale", Tensor::from_vector<float>({2}, {0.0002f, 0.0001f}));
+  const int bz = g.add_constant("b_zp", Tensor::from_vector<int32_t>({2}, {0, 0}));
+  const int ys = g.add_constant("y_scale", Tensor::scalar<float>(0.01f));
+  const int yz = g.add_constant("y_zp", Tensor::scalar<uint8_t>(0));
   auto v = [&](const char* n) { return g.add_value(n); };
   const int xq = v("x_q"), xd = v("x_dq"), w = v("w"), b = v("b"), c = v("c"), r = v("r"), rq = v("r_q"), y = v("y");
   ir::Attributes axis0;

@@ -50,15 +50,6 @@ Tensor random_tensor(Shape shape, uint32_t seed, float scale) {
   return t;
 }
 
-int constant(ir::Graph& g, const std::string& name, Tensor t) {
-  const int v = g.add_value(name);
-  g.value(v).dtype = t.dtype();
-  g.value(v).shape = t.shape();
-  g.value(v).constant = std::move(t);
-  g.value(v).is_initializer = true;
-  return v;
-}
-
 // x [N,4,8,8] → Conv(group 2, pad 1) → Clip(0,6) → {MaxPool 2/2, AveragePool 3/2 pad 1} → Concat
 // → {Sigmoid} → Add(concat, sigmoid) → Reshape [-1,256] → MatMul [256,10] → y.
 ir::Graph test_graph() {
@@ -69,12 +60,12 @@ ir::Graph test_graph() {
   g.value(x).shape = Shape{-1, 4, 8, 8};
   g.inputs = {x};
   auto value = [&](const char* name) { return g.add_value(name); };
-  const int w1 = constant(g, "w1", random_tensor({8, 2, 3, 3}, 1, 0.4f));
-  const int b1 = constant(g, "b1", random_tensor({8}, 2, 0.2f));
-  const int lo = constant(g, "clip_lo", Tensor::scalar<float>(0.0f));
-  const int hi = constant(g, "clip_hi", Tensor::scalar<float>(6.0f));
-  const int shape = constant(g, "shape", Tensor::from_vector<int64_t>({2}, {-1, 256}));
-  const int wm = constant(g, "wm", random_tensor({256, 10}, 3, 0.1f));
+  const int w1 = g.add_constant("w1", random_tensor({8, 2, 3, 3}, 1, 0.4f));
+  const int b1 = g.add_constant("b1", random_tensor({8}, 2, 0.2f));
+  const int lo = g.add_constant("clip_lo", Tensor::scalar<float>(0.0f));
+  const int hi = g.add_constant("clip_hi", Tensor::scalar<float>(6.0f));
+  const int shape = g.add_constant("shape", Tensor::from_vector<int64_t>({2}, {-1, 256}));
+  const int wm = g.add_constant("wm", random_tensor({256, 10}, 3, 0.1f));
   const int c1 = value("c1"), r1 = value("r1"), p1 = value("p1"), p2 = value("p2"), cat = value("cat");
   const int sig = value("sig"), sum = value("sum"), flat = value("flat"), y = value("y");
   Node conv{"conv", "Conv", "", {x, w1, b1}, {c1}, {}};
