@@ -80,4 +80,9 @@ Isa isa_ceiling() {
   return isa.is_ok() ? *isa : best_isa();
 }
 
+bool avx2_allowed() {
+  static const bool yes = isa_ceiling() != Isa::kScalar && isa_supported(Isa::kAvx2);
+  return yes;
+}
+
 }  // namespace lowbit::kernels

@@ -42,4 +42,8 @@ Result<Isa> selected_isa();
 // A kernel family without a variant for the ceiling uses its best one below it.
 Isa isa_ceiling();
 
+// Whether kernel families with a single AVX2 variant may use it: the CPU has AVX2 and
+// LOWBIT_ISA does not say "scalar" (every level above scalar includes AVX2). Read once.
+bool avx2_allowed();
+
 }  // namespace lowbit::kernels

@@ -18,13 +18,15 @@ namespace {
 const Tensor& in_slot(const Frame& f, const Step& s, size_t i) { return f.slots[static_cast<size_t>(s.inputs[i])]; }
 Tensor& out_slot(Frame& f, const Step& s) { return f.slots[static_cast<size_t>(s.outputs[0])]; }
 
-// Runs fn(i0, i1) over n elements in chunks of at least 16384, split over the pool when
-// there are several.
-void over_chunks(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
-  constexpr int64_t kGrain = 16384;
-  if (pool && pool->num_threads() > 1 && n >= 2 * kGrain) pool->parallel_for(n, kGrain, fn);
+// Runs fn(i0, i1) over [0, n) in chunks of at least `grain`, split over the pool when there
+// are threads and at least two chunks' worth of work.
+void split(ThreadPool* pool, int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (pool && pool->num_threads() > 1 && n >= 2 * grain) pool->parallel_for(n, grain, fn);
   else fn(0, n);
 }
+
+// Elementwise loops go in chunks of 16384 elements; image loops one image at a time.
+constexpr int64_t kElementGrain = 16384;
 
 
 class RescaleStep final : public Step {
@@ -71,13 +73,13 @@ class ViewStep final : public Step {
 // runs as one byte lookup per element — 64 KiB that stay in L2.
 class AddStep final : public Step {
  public:
-  explicit AddStep(kernels::AddParams p) : p_(p), table_(65536) {
+  explicit AddStep(const kernels::AddParams& p) : table_(65536) {
     std::vector<uint8_t> a(65536), b(65536);
     for (int i = 0; i < 65536; ++i) {
       a[static_cast<size_t>(i)] = static_cast<uint8_t>(i >> 8);
       b[static_cast<size_t>(i)] = static_cast<uint8_t>(i & 255);
     }
-    kernels::add_u8_scalar(a.data(), b.data(), 65536, p_, table_.data());
+    kernels::add_u8_scalar(a.data(), b.data(), 65536, p, table_.data());
   }
   std::string describe() const override { return "add (dyadic rescale of both inputs, tabulated)"; }
   Status run(Frame& f) const override {
@@ -88,14 +90,13 @@ class AddStep final : public Step {
     const uint8_t* bp = b.data<uint8_t>();
     uint8_t* yp = out_slot(f, *this).data<uint8_t>();
     const uint8_t* t = table_.data();
-    over_chunks(f.pool, a.numel(), [&](int64_t i0, int64_t i1) {
+    split(f.pool, a.numel(), kElementGrain, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) yp[i] = t[(static_cast<uint32_t>(ap[i]) << 8) | bp[i]];
     });
     return Status::ok();
   }
 
  private:
-  kernels::AddParams p_;
   std::vector<uint8_t> table_;  // [a][b]
 };
 
@@ -132,11 +133,6 @@ class ConcatStep final : public Step {
   IntOutput out_;
 };
 
-// Runs fn(i0, i1) over the batch's images, split over the pool when there are several.
-void over_images(ThreadPool* pool, int64_t images, const std::function<void(int64_t, int64_t)>& fn) {
-  if (pool && pool->num_threads() > 1 && images > 1) pool->parallel_for(images, 1, fn);
-  else fn(0, images);
-}
 
 class LayoutStep final : public Step {
  public:
@@ -147,7 +143,7 @@ class LayoutStep final : public Step {
     const int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
     const uint8_t* xp = x.data<uint8_t>();
     uint8_t* yp = out_slot(f, *this).data<uint8_t>();
-    over_images(f.pool, n, [&](int64_t i0, int64_t i1) {
+    split(f.pool, n, 1, [&](int64_t i0, int64_t i1) {
       if (to_nhwc_) kernels::nchw_to_nhwc_u8(xp + i0 * c * hw, i1 - i0, c, hw, yp + i0 * c * hw);
       else kernels::nhwc_to_nchw_u8(xp + i0 * c * hw, i1 - i0, c, hw, yp + i0 * c * hw);
     });
@@ -169,7 +165,7 @@ class MaxPoolStep final : public Step {
     Tensor& y = out_slot(f, *this);
     const uint8_t* xp = x.data<uint8_t>();
     uint8_t* yp = y.data<uint8_t>();
-    over_images(f.pool, x.dim(0), [&](int64_t i0, int64_t i1) { kernels::max_pool_nhwc_u8(xp, s_.geom, i0, i1, yp); });
+    split(f.pool, x.dim(0), 1, [&](int64_t i0, int64_t i1) { kernels::max_pool_nhwc_u8(xp, s_.geom, i0, i1, yp); });
     if (s_.rescale)
       kernels::rescale_u8(yp, y.numel(), s_.x_zero, s_.m, s_.out.zero, s_.out.lo, s_.out.hi, yp, f.pool);
     return Status::ok();
@@ -192,7 +188,7 @@ class AvgPoolStep final : public Step {
     if (s_.global) {
       const uint8_t* xp = x.data<uint8_t>();
       uint8_t* yp = y.data<uint8_t>();
-      over_images(f.pool, x.dim(0), [&](int64_t i0, int64_t i1) {
+      split(f.pool, x.dim(0), 1, [&](int64_t i0, int64_t i1) {
         kernels::global_avg_pool_nhwc_u8(xp, s_.channels, s_.plane_size, i0, i1, s_.x_zero, s_.mult, s_.out.zero,
                                          s_.out.lo, s_.out.hi, yp);
       });
@@ -218,7 +214,7 @@ class QuantizeStep final : public Step {
     if (x.dtype() != DType::kF32) return Status::errorf("quantize: input is {}, expected float32", dtype_name(x.dtype()));
     const float* xp = x.data<float>();
     uint8_t* yp = out_slot(f, *this).data<uint8_t>();
-    over_chunks(f.pool, x.numel(), [&](int64_t i0, int64_t i1) { kernels::quantize_u8(xp + i0, i1 - i0, s_, z_, lo_, hi_, yp + i0); });
+    split(f.pool, x.numel(), kElementGrain, [&](int64_t i0, int64_t i1) { kernels::quantize_u8(xp + i0, i1 - i0, s_, z_, lo_, hi_, yp + i0); });
     return Status::ok();
   }
 
@@ -237,7 +233,7 @@ class DequantizeStep final : public Step {
     LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make_uninit(DType::kF32, q.shape()));
     const uint8_t* qp = q.data<uint8_t>();
     float* yp = y.data<float>();
-    over_chunks(f.pool, q.numel(), [&](int64_t i0, int64_t i1) { kernels::dequantize_u8(qp + i0, i1 - i0, s_, z_, yp + i0); });
+    split(f.pool, q.numel(), kElementGrain, [&](int64_t i0, int64_t i1) { kernels::dequantize_u8(qp + i0, i1 - i0, s_, z_, yp + i0); });
     out_slot(f, *this) = std::move(y);
     return Status::ok();
   }

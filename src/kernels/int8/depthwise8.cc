@@ -1,6 +1,7 @@
 // depthwise8.cc: the int8 depthwise conv — scalar reference (the spec every variant matches),
 // the SIMD variants' scratch, run-time variant choice and the split over planes.
 #include "kernels/int8/depthwise8.h"
+#include "kernels/int8/im2col8.h"
 
 #include <algorithm>
 #include <cassert>
@@ -17,15 +18,6 @@ namespace {
 
 // Below this many multiply-adds the conv runs on the calling thread.
 constexpr double kParallelMinMacs = 262144.0;
-
-// Output positions o in [0, n) with 0 <= o·s + off < limit, as [*lo, *hi).
-void valid_range(int64_t n, int64_t s, int64_t off, int64_t limit, int64_t* lo, int64_t* hi) {
-  int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
-  int64_t h = limit - off <= 0 ? 0 : (limit - off + s - 1) / s;
-  l = std::min(l, n);
-  *lo = l;
-  *hi = std::clamp(h, l, n);
-}
 
 // One pixel with every tap tested: bias + Σ_{in bounds} (x − z)·w.
 int32_t border_pixel(const uint8_t* xc, const Conv2dGeom& g, int32_t z, const int8_t* wc, int32_t b, int64_t oy,
@@ -78,13 +70,13 @@ void depthwise8_plane_scalar(const uint8_t* xc, const Conv2dGeom& g, int32_t z, 
   int64_t ylo = 0, yhi = OH, xlo = 0, xhi = OW;
   for (int64_t ky = 0; ky < g.kh; ++ky) {
     int64_t lo, hi;
-    valid_range(OH, sh, ky * dh - g.pad_t, g.h, &lo, &hi);
+    tap_span(OH, sh, ky * dh - g.pad_t, g.h, &lo, &hi);
     ylo = std::max(ylo, lo);
     yhi = std::min(yhi, hi);
   }
   for (int64_t kx = 0; kx < g.kw; ++kx) {
     int64_t lo, hi;
-    valid_range(OW, sw, kx * dw - g.pad_l, g.w, &lo, &hi);
+    tap_span(OW, sw, kx * dw - g.pad_l, g.w, &lo, &hi);
     xlo = std::max(xlo, lo);
     xhi = std::min(xhi, hi);
   }

@@ -13,13 +13,6 @@ namespace lowbit::kernels {
 namespace {
 
 // Output positions o in [0, n) with 0 <= o·s + off < limit, as [*lo, *hi).
-void valid_range(int64_t n, int64_t s, int64_t off, int64_t limit, int64_t* lo, int64_t* hi) {
-  int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
-  int64_t h = limit - off <= 0 ? 0 : (limit - off + s - 1) / s;
-  l = std::min(l, n);
-  *lo = l;
-  *hi = std::clamp(h, l, n);
-}
 
 void check_geom(int64_t c, int64_t h, int64_t w, const Conv2dGeom& g) {
   (void)c, (void)h, (void)w, (void)g;
@@ -48,7 +41,7 @@ void im2col_u8(const uint8_t* x, int64_t c, int64_t h, int64_t w, const Conv2dGe
       for (int64_t kx = 0; kx < g.kw; ++kx, dst += P) {
         const int64_t off = kx * g.dil_w - g.pad_l;
         int64_t lo, hi;
-        valid_range(OW, sw, off, w, &lo, &hi);
+        tap_span(OW, sw, off, w, &lo, &hi);
         for (int64_t oy = 0; oy < OH; ++oy) {
           uint8_t* d = dst + oy * OW;
           const int64_t iy = oy * g.stride_h - g.pad_t + ky * g.dil_h;
@@ -129,7 +122,7 @@ void im2col_u8_rows(const uint8_t* x, int64_t c, int64_t h, int64_t w, const Con
   int64_t xlo = 0, xhi = OW;
   for (int64_t kx = 0; kx < g.kw; ++kx) {
     int64_t lo, hi;
-    valid_range(OW, g.stride_w, kx * g.dil_w - g.pad_l, w, &lo, &hi);
+    tap_span(OW, g.stride_w, kx * g.dil_w - g.pad_l, w, &lo, &hi);
     xlo = std::max(xlo, lo);
     xhi = std::min(xhi, hi);
   }
@@ -142,5 +135,6 @@ void im2col_u8_rows(const uint8_t* x, int64_t c, int64_t h, int64_t w, const Con
     default: return im2col_rows_impl<0>(x, c, h, w, g, x_zero, col, ld, xlo, xhi);
   }
 }
+
 
 }  // namespace lowbit::kernels

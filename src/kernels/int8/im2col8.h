@@ -11,6 +11,7 @@
 // caller splits images / groups).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "kernels/int8/depthwise8.h"
@@ -24,5 +25,15 @@ void im2col_u8(const uint8_t* x, int64_t c, int64_t h, int64_t w, const Conv2dGe
 // operand of a GEMM with M = P, K = c·kh·kw. Bytes [K, ld) of each row are left untouched.
 void im2col_u8_rows(const uint8_t* x, int64_t c, int64_t h, int64_t w, const Conv2dGeom& g, uint8_t x_zero,
                     uint8_t* col, int64_t ld);
+
+// Output positions [lo, hi) of [0, out) whose tap at offset `off` (o·stride + off) lands
+// inside [0, n): the in-bounds span of one kernel tap, shared by the int8 window kernels.
+// o·stride + off ≥ 0 ⇔ o ≥ ceil(−off / stride);  o·stride + off < n ⇔ o < ceil((n − off) / stride).
+inline void tap_span(int64_t out, int64_t stride, int64_t off, int64_t n, int64_t* lo, int64_t* hi) {
+  const int64_t l = std::min(off >= 0 ? 0 : (-off + stride - 1) / stride, out);
+  const int64_t h = n - off <= 0 ? 0 : (n - off + stride - 1) / stride;
+  *lo = l;
+  *hi = std::clamp(h, l, out);
+}
 
 }  // namespace lowbit::kernels

@@ -3,6 +3,8 @@
 // AVX2 copy next to the baseline one and the loader picks by CPU at run time.
 #include "kernels/int8/nhwc8.h"
 
+#include "kernels/int8/im2col8.h"
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -16,13 +18,6 @@ namespace {
 
 #define LB_NHWC_CLONES __attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
 
-// Output columns [lo, hi) whose tap at offset `off` (= k·dil − pad) lands inside [0, n).
-void valid_span(int64_t out, int64_t stride, int64_t off, int64_t n, int64_t* lo, int64_t* hi) {
-  // o·stride + off ≥ 0  ⇔  o ≥ ceil(−off / stride);  o·stride + off < n  ⇔  o < ceil((n − off) / stride)
-  auto ceil_div = [](int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); };
-  *lo = std::clamp<int64_t>(ceil_div(-off, stride), 0, out);
-  *hi = std::clamp<int64_t>(ceil_div(n - off, stride), *lo, out);
-}
 
 std::vector<int32_t>& accumulators(int64_t n) {
   thread_local std::vector<int32_t> acc;
@@ -61,10 +56,10 @@ LB_NHWC_CLONES void depthwise_out_row(int32_t* acc, const uint8_t* xb, const int
   const int64_t c = g.c;
   const int16_t z = static_cast<int16_t>(x_zero);
   int64_t ky0 = 0, ky1 = 0;
-  valid_span(g.kh, g.dil_h, oy * g.stride_h - g.pad_t, g.h, &ky0, &ky1);  // taps ky with iy in [0, h)
+  tap_span(g.kh, g.dil_h, oy * g.stride_h - g.pad_t, g.h, &ky0, &ky1);  // taps ky with iy in [0, h)
   for (int64_t ox = 0; ox < ow; ++ox) {
     int64_t kx0 = 0, kx1 = 0;
-    valid_span(g.kw, g.dil_w, ox * g.stride_w - g.pad_l, g.w, &kx0, &kx1);
+    tap_span(g.kw, g.dil_w, ox * g.stride_w - g.pad_l, g.w, &kx0, &kx1);
     int32_t* out = acc + ox * c;
     int64_t cb = c_begin;
     for (; cb + 32 <= c; cb += 32) depthwise_block<32>(out, xb, w, bias, z, g, oy, ox, cb, ky0, ky1, kx0, kx1);
@@ -81,8 +76,7 @@ LB_NHWC_CLONES void depthwise_out_row(int32_t* acc, const uint8_t* xb, const int
 }
 
 bool depthwise_uses_avx2() {
-  static const bool yes = isa_ceiling() != Isa::kScalar && isa_supported(Isa::kAvx2);
-  return yes;
+  return avx2_allowed();
 }
 
 // The row on AVX2 for the channels in blocks of 16, the rest portable.
@@ -90,11 +84,11 @@ void depthwise_row(int32_t* acc, const uint8_t* xb, const int8_t* w, const int32
                    const Conv2dGeom& g, int64_t oy, int64_t ow) {
   if (!depthwise_uses_avx2() || g.c < 16) return depthwise_out_row(acc, xb, w, bias, x_zero, g, oy, ow, 0);
   int64_t ky0 = 0, ky1 = 0;
-  valid_span(g.kh, g.dil_h, oy * g.stride_h - g.pad_t, g.h, &ky0, &ky1);
+  tap_span(g.kh, g.dil_h, oy * g.stride_h - g.pad_t, g.h, &ky0, &ky1);
   thread_local std::vector<int64_t> spans;
   spans.resize(static_cast<size_t>(2 * ow));
   for (int64_t ox = 0; ox < ow; ++ox)
-    valid_span(g.kw, g.dil_w, ox * g.stride_w - g.pad_l, g.w, &spans[static_cast<size_t>(ox)],
+    tap_span(g.kw, g.dil_w, ox * g.stride_w - g.pad_l, g.w, &spans[static_cast<size_t>(ox)],
                &spans[static_cast<size_t>(ow + ox)]);
   depthwise_row_avx2(acc, xb, w, bias, x_zero, g, oy, ow, ky0, ky1, spans.data(), spans.data() + ow);
   if (g.c % 16) depthwise_out_row(acc, xb, w, bias, x_zero, g, oy, ow, g.c / 16 * 16);
@@ -105,7 +99,7 @@ LB_NHWC_CLONES void max_row(uint8_t* y, const uint8_t* xr, const Conv2dGeom& g, 
   const int64_t c = g.c;
   for (int64_t kx = 0; kx < g.kw; ++kx) {
     int64_t lo_x, hi_x;
-    valid_span(ow, g.stride_w, kx * g.dil_w - g.pad_l, g.w, &lo_x, &hi_x);
+    tap_span(ow, g.stride_w, kx * g.dil_w - g.pad_l, g.w, &lo_x, &hi_x);
     for (int64_t ox = lo_x; ox < hi_x; ++ox) {
       const uint8_t* xp = xr + (ox * g.stride_w - g.pad_l + kx * g.dil_w) * c;
       uint8_t* yp = y + ox * c;
@@ -163,7 +157,7 @@ void im2col_nhwc_impl(const uint8_t* x, int64_t h, int64_t w, int64_t c_total, i
   const bool runs = g.dil_w == 1 && c == c_total;  // a kernel row is contiguous in x
   const int64_t run = g.kw * c;
   int64_t xlo = 0, xhi = 0;  // output columns whose window is inside [0, w)
-  valid_span(ow, g.stride_w, -g.pad_l, w - (g.kw - 1) * g.dil_w, &xlo, &xhi);
+  tap_span(ow, g.stride_w, -g.pad_l, w - (g.kw - 1) * g.dil_w, &xlo, &xhi);
   for (int64_t oy = 0; oy < oh; ++oy) {
     for (int64_t ox = 0; ox < ow; ++ox) {
       uint8_t* d = col + (oy * ow + ox) * ld;

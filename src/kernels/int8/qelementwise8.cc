@@ -137,8 +137,7 @@ void add_input_table(int32_t zero, int left_shift, DyadicMultiplier m, int32_t* 
 bool add_u8_uses_avx2() {
   // Like requantize_uses_avx2: the ceiling is read once, and only "scalar" turns AVX2 off
   // (every ISA above it includes AVX2).
-  static const bool yes = isa_ceiling() != Isa::kScalar && isa_supported(Isa::kAvx2);
-  return yes;
+  return avx2_allowed();
 }
 
 void add_u8(const uint8_t* a, const uint8_t* b, int64_t n, const AddParams& p, uint8_t* y, ThreadPool* pool) {

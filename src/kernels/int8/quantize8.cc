@@ -21,8 +21,7 @@ void dequantize_u8_scalar(const uint8_t* q, int64_t n, float scale, int32_t zero
 namespace {
 
 bool use_avx2() {
-  static const bool yes = isa_ceiling() != Isa::kScalar && isa_supported(Isa::kAvx2);
-  return yes;
+  return avx2_allowed();
 }
 
 }  // namespace
