@@ -1,8 +1,9 @@
-// reduce.cc: ReduceSum, ReduceMean, ReduceMax over a set of axes (f32, i8, u8, i32, i64).
+// reduce.cc: ReduceSum, ReduceMean, ReduceMax, ReduceMin over a set of axes (f32, i8, u8, i32,
+// i64).
 //
-// The axes are an attribute, or input 1 for ReduceSum from opset 13 (ReduceMean/ReduceMax
-// from 18). No axes, or an empty list, means all axes — unless noop_with_empty_axes=1 (where
-// the axes are an input), which returns the input unchanged. keepdims (default 1) keeps the
+// The axes are an attribute, or input 1 for ReduceSum from opset 13 (ReduceMean / ReduceMax /
+// ReduceMin from 18). No axes, or an empty list, means all axes — unless noop_with_empty_axes=1
+// (where the axes are an input), which returns the input unchanged. keepdims (default 1) keeps the
 // reduced dims as 1s. Negative axes count from the end; a repeated axis is an error.
 //
 // Method: dims of size 1 are dropped and neighbouring dims of the same kind (kept / reduced)
@@ -10,7 +11,7 @@
 // [outer, r, inner] view: inner = 1 reduces contiguous runs, inner > 1 folds whole rows of
 // length inner, which vectorizes. Sums accumulate in double for f32 and in wrapping 64-bit for
 // integers; Mean divides the sum by the number of reduced elements at the end (integers
-// truncate; an empty f32 mean is NaN as in numpy). Max over an empty set gives the lowest value.
+// truncate; an empty f32 mean is NaN as in numpy). Max over an empty set gives the lowest value, Min the highest.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -24,7 +25,7 @@
 namespace lowbit::ops {
 namespace {
 
-enum class Reduce { kSum, kMean, kMax };
+enum class Reduce { kSum, kMean, kMax, kMin };
 
 bool axes_are_input(Reduce kind, int64_t opset) { return kind == Reduce::kSum ? opset >= 13 : opset >= 18; }
 
@@ -91,7 +92,7 @@ Status reduce_infer(InferCtx& c) {
 
 // Accumulator type: double for f32 sums, int64 for integer sums, the element type for Max.
 template <Reduce kKind, typename T>
-using AccOf = std::conditional_t<kKind == Reduce::kMax, T, std::conditional_t<std::is_floating_point_v<T>, double, int64_t>>;
+using AccOf = std::conditional_t<kKind == Reduce::kMax || kKind == Reduce::kMin, T, std::conditional_t<std::is_floating_point_v<T>, double, int64_t>>;
 
 template <Reduce kKind, typename Acc>
 Acc reduce_init() {
@@ -99,10 +100,14 @@ Acc reduce_init() {
     if constexpr (std::is_floating_point_v<Acc>) return -std::numeric_limits<Acc>::infinity();
     return std::numeric_limits<Acc>::lowest();
   }
+  if constexpr (kKind == Reduce::kMin) {
+    if constexpr (std::is_floating_point_v<Acc>) return std::numeric_limits<Acc>::infinity();
+    return std::numeric_limits<Acc>::max();
+  }
   return Acc{0};
 }
 
-// a ∘ b: sum (integers wrap) or NaN-propagating max.
+// a ∘ b: sum (integers wrap) or NaN-propagating max / min.
 template <Reduce kKind, typename Acc>
 Acc combine(Acc a, Acc b) {
   if constexpr (kKind == Reduce::kMax) {
@@ -110,6 +115,12 @@ Acc combine(Acc a, Acc b) {
       return kernels::select_f32((b > a) | (b != b), b, a);  // branch-free, so it vectorizes
     } else {
       return b > a ? b : a;
+    }
+  } else if constexpr (kKind == Reduce::kMin) {
+    if constexpr (std::is_same_v<Acc, float>) {
+      return kernels::select_f32((b < a) | (b != b), b, a);
+    } else {
+      return b < a ? b : a;
     }
   } else if constexpr (std::is_integral_v<Acc>) {
     return static_cast<Acc>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
@@ -242,5 +253,6 @@ Status reduce_forward(RunCtx& c) {
 extern const OpDef kReduceSum{"ReduceSum", 1, 2, reduce_infer<Reduce::kSum>, reduce_forward<Reduce::kSum>};
 extern const OpDef kReduceMean{"ReduceMean", 1, 2, reduce_infer<Reduce::kMean>, reduce_forward<Reduce::kMean>};
 extern const OpDef kReduceMax{"ReduceMax", 1, 2, reduce_infer<Reduce::kMax>, reduce_forward<Reduce::kMax>};
+extern const OpDef kReduceMin{"ReduceMin", 1, 2, reduce_infer<Reduce::kMin>, reduce_forward<Reduce::kMin>};
 
 }  // namespace lowbit::ops

@@ -79,6 +79,11 @@ Status erf_forward(RunCtx& c) {
   return float_unary(c, [](float v) { return kernels::erf_f32(v); });
 }
 
+// Round: halves to even (the default floating-point rounding mode), as ONNX specifies.
+Status round_forward(RunCtx& c) {
+  return float_unary(c, [](float v) { return std::nearbyint(v); });
+}
+
 Status sqrt_forward(RunCtx& c) {
   return float_unary(c, [](float v) { return std::sqrt(v); });
 }
@@ -147,6 +152,7 @@ extern const OpDef kTanh{"Tanh", 1, 1, unary_infer<kFloatDTypes>, tanh_forward};
 extern const OpDef kHardSigmoid{"HardSigmoid", 1, 1, unary_infer<kFloatDTypes>, hard_sigmoid_forward};
 extern const OpDef kHardSwish{"HardSwish", 1, 1, unary_infer<kFloatDTypes>, hard_swish_forward};
 extern const OpDef kErf{"Erf", 1, 1, unary_infer<kFloatDTypes>, erf_forward};
+extern const OpDef kRound{"Round", 1, 1, unary_infer<kFloatDTypes>, round_forward};
 extern const OpDef kSqrt{"Sqrt", 1, 1, unary_infer<kFloatDTypes>, sqrt_forward};
 extern const OpDef kExp{"Exp", 1, 1, unary_infer<kFloatDTypes>, exp_forward};
 extern const OpDef kLog{"Log", 1, 1, unary_infer<kFloatDTypes>, log_forward};

@@ -13,7 +13,6 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -176,6 +175,50 @@ TEST(OnnxNodeConformance, AllCasesOfSupportedOpsPass) {
               counts[Outcome::kUnsupported], counts[Outcome::kNotLoadable]);
   for (const std::string& f : failures) ADD_FAILURE() << f;
   EXPECT_GT(counts[Outcome::kPassed], 0);
+}
+
+// ONNX's quantization ops, case by case: each must run and pass — not be skipped as
+// unsupported, unloadable or excluded.
+TEST(OnnxNodeConformance, QuantizationOpsPass) {
+  const char* const kCases[] = {
+      "test_quantizelinear",
+      "test_quantizelinear_axis",
+      "test_dequantizelinear",
+      "test_dequantizelinear_axis",
+      "test_dynamicquantizelinear",
+      "test_dynamicquantizelinear_max_adjusted",
+      "test_dynamicquantizelinear_min_adjusted",
+      "test_dynamicquantizelinear_expanded",
+      "test_dynamicquantizelinear_max_adjusted_expanded",
+      "test_dynamicquantizelinear_min_adjusted_expanded",
+      "test_qlinearconv",
+      "test_qlinearmatmul_2D",
+      "test_qlinearmatmul_3D",
+      "test_basic_convinteger",
+      "test_convinteger_with_padding",
+      "test_convinteger_without_padding",
+      "test_matmulinteger",
+  };
+  auto outcome_name = [](Outcome r) {
+    switch (r) {
+      case Outcome::kPassed: return "pass";
+      case Outcome::kFailed: return "FAIL";
+      case Outcome::kExcluded: return "excluded";
+      case Outcome::kNotLoadable: return "not-loadable";
+      case Outcome::kUnsupported: return "unsupported";
+    }
+    return "?";
+  };
+  for (const char* name : kCases) {
+    std::string why;
+    const Outcome r = run_case(name, &why);
+    if (r == Outcome::kUnsupported) {
+      Result<ir::Graph> g = onnx::import_model(std::string(kNodeTestDir) + "/" + name + "/model.onnx");
+      if (g.is_ok()) why = exec::check_supported(*g).message();
+    }
+    std::printf("%-55s %s %s\n", name, outcome_name(r), why.c_str());
+    EXPECT_EQ(r, Outcome::kPassed) << name << ": " << outcome_name(r) << " " << why;
+  }
 }
 
 }  // namespace

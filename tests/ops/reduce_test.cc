@@ -1,4 +1,4 @@
-// reduce_test.cc: ReduceSum / ReduceMean / ReduceMax against a naive reference over every axis
+// reduce_test.cc: ReduceSum / ReduceMean / ReduceMax / ReduceMin against a naive reference over every axis
 // subset, with keepdims, negative axes, empty axes, noop_with_empty_axes and both opset forms.
 #include <cmath>
 #include <limits>
@@ -8,7 +8,7 @@
 namespace lowbit::ops::testing {
 namespace {
 
-enum class Kind { kSum, kMean, kMax };
+enum class Kind { kSum, kMean, kMax, kMin };
 
 // Naive reduction of x over the axis mask `red` (bit d set: reduce dim d), keepdims shape.
 Tensor ref_reduce(const Tensor& x, unsigned red, Kind kind, bool keepdims) {
@@ -18,14 +18,15 @@ Tensor ref_reduce(const Tensor& x, unsigned red, Kind kind, bool keepdims) {
     keep.push_back(r ? 1 : x.shape()[d]);
     if (!r || keepdims) out.push_back(r ? 1 : x.shape()[d]);
   }
-  std::vector<double> acc(static_cast<size_t>(numel(keep)), kind == Kind::kMax ? -INFINITY : 0.0);
+  std::vector<double> acc(static_cast<size_t>(numel(keep)), kind == Kind::kMax ? -INFINITY : kind == Kind::kMin ? INFINITY : 0.0);
   std::vector<int64_t> cnt(acc.size(), 0);
   for (int64_t i = 0; i < x.numel(); ++i) {
     auto idx = unravel(i, x.shape());
     int64_t o = 0;
     for (size_t d = 0; d < idx.size(); ++d) o = o * keep[d] + (((red >> d) & 1u) ? 0 : idx[d]);
     const double v = x.at_f64(i);
-    acc[static_cast<size_t>(o)] = kind == Kind::kMax ? std::max(acc[static_cast<size_t>(o)], v) : acc[static_cast<size_t>(o)] + v;
+    double& a = acc[static_cast<size_t>(o)];
+    a = kind == Kind::kMax ? std::max(a, v) : kind == Kind::kMin ? std::min(a, v) : a + v;
     ++cnt[static_cast<size_t>(o)];
   }
   Tensor y = Tensor::zeros(DType::kF32, out);
@@ -57,6 +58,8 @@ TEST(TensorOpsReduce, EveryAxisSubsetMatchesReference) {
                      ref_reduce(x, red, Kind::kMean, keepdims), 1e-5f, 1e-5f);
         expect_close(run1("ReduceMax", {x}, attrs({{"axes", axes}, {"keepdims", kd}})),
                      ref_reduce(x, red, Kind::kMax, keepdims), 0.f, 0.f);
+        expect_close(run1("ReduceMin", {x}, attrs({{"axes", axes}, {"keepdims", kd}})),
+                     ref_reduce(x, red, Kind::kMin, keepdims), 0.f, 0.f);
       }
   }
 }
@@ -95,8 +98,12 @@ TEST(TensorOpsReduce, IntegersAndLongRows) {
   expect_close(run1("ReduceSum", {e, i64_list({1})}), f32({2, 1}, {0, 0}));
   EXPECT_TRUE(std::isnan(run1("ReduceMean", {e}, attrs({{"axes", std::vector<int64_t>{1}}})).data<float>()[0]));
   EXPECT_EQ(run1("ReduceMax", {e}, attrs({{"axes", std::vector<int64_t>{1}}})).data<float>()[0], -INFINITY);
-  // NaN propagates through Max.
+  EXPECT_EQ(run1("ReduceMin", {e}, attrs({{"axes", std::vector<int64_t>{1}}})).data<float>()[0], INFINITY);
+  EXPECT_EQ(values<int64_t>(run1("ReduceMin", {xi}, attrs({{"axes", std::vector<int64_t>{1}}, {"keepdims", int64_t{0}}}))),
+            (std::vector<int64_t>{1, 4}));
+  // NaN propagates through Max and Min.
   EXPECT_TRUE(std::isnan(run1("ReduceMax", {f32({3}, {1, NAN, 2})}).data<float>()[0]));
+  EXPECT_TRUE(std::isnan(run1("ReduceMin", {f32({3}, {1, NAN, 2})}).data<float>()[0]));
 }
 
 TEST(TensorOpsReduce, Errors) {

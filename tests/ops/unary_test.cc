@@ -25,6 +25,9 @@ TEST(TensorOpsUnary, HandComputedActivations) {
   expect_close(run1("Neg", {x}), f32({5}, {2, 0.5f, 0, -0.5f, -3}));
   expect_close(run1("Abs", {x}), f32({5}, {2, 0.5f, 0, 0.5f, 3}));
   expect_close(run1("Sqrt", {f32({3}, {0, 4, 9})}), f32({3}, {0, 2, 3}));
+  // Round: halves go to the even neighbour.
+  expect_close(run1("Round", {f32({8}, {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 2.4f, -2.6f, 7.f})}),
+               f32({8}, {0, 2, 2, -0.f, -2, 2, -3, 7}));
   expect_close(run1("Reciprocal", {f32({2}, {-4, 2})}), f32({2}, {-0.25f, 0.5f}));
 }
 
