@@ -29,16 +29,18 @@ const std::optional<Shape>& shape_of(const Graph& g, int v) {
 
 // MACs of one node, or -1 when its shapes are not known.
 int64_t node_macs(const Graph& g, const Node& n) {
-  if (n.op_type == "Conv" || n.op_type == "ConvTranspose") {
-    const std::optional<Shape> w = shape_of(g, n.input(1));
+  // Quantized forms count like their FP32 op: QLinearConv's weight is its input 3.
+  const bool conv = n.op_type == "Conv" || n.op_type == "ConvInteger" || n.op_type == "QLinearConv";
+  if (conv || n.op_type == "ConvTranspose") {
+    const std::optional<Shape> w = shape_of(g, n.input(n.op_type == "QLinearConv" ? 3 : 1));
     if (!w || w->size() < 2) return -1;
-    const int64_t io = known_numel(shape_of(g, n.op_type == "Conv" ? n.outputs[0] : n.input(0)));
+    const int64_t io = known_numel(shape_of(g, conv ? n.outputs[0] : n.input(0)));
     if (io < 0) return -1;
     int64_t per = 1;
     for (size_t d = 1; d < w->size(); ++d) per *= (*w)[d];
     return io * per;
   }
-  if (n.op_type == "Gemm" || n.op_type == "MatMul") {
+  if (n.op_type == "Gemm" || n.op_type == "MatMul" || n.op_type == "MatMulInteger" || n.op_type == "QLinearMatMul") {
     const std::optional<Shape> a = shape_of(g, n.input(0));
     const int64_t y = known_numel(shape_of(g, n.outputs[0]));
     if (!a || a->empty() || y < 0) return -1;

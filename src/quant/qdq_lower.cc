@@ -4,6 +4,7 @@
 
 #include "ops/op.h"
 #include "quant/qdq_format.h"
+#include "quant/qoperator_format.h"
 #include "quant/scheme_json.h"
 
 namespace lowbit::quant {
@@ -52,8 +53,13 @@ class Lowerer {
       tensors[name] = {{"kind", "activation"}, {"scheme", scheme_to_json(a.scheme)}, {"dynamic", a.dynamic},
                        {"observer", a.observer}};
     for (const auto& [name, b] : m_.biases) tensors[name] = {{"kind", "bias"}};
+    // The FP32 nodes' order: other forms (QOperator) change the graph around them, and topological
+    // sorting on import may then order independent branches differently.
+    std::vector<std::string> order;
+    for (const ir::Node& n : m_.graph.nodes) order.push_back(n.name);
     return {{"version", 1},
             {"recipe", m_.recipe},
+            {"node_order", order},
             {"fp32_nodes", std::vector<std::string>(m_.fp32_nodes.begin(), m_.fp32_nodes.end())},
             {"tensors", tensors}};
   }
@@ -241,6 +247,7 @@ Result<ir::Graph> to_qdq_graph(const QuantizedModel& model, std::map<std::string
 }
 
 bool has_quant_ops(const ir::Graph& graph) {
+  if (has_qoperator_ops(graph)) return true;
   for (const ir::Node& n : graph.nodes) {
     if (n.domain == kLowbit) return true;
     if (n.domain.empty() && (n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear" ||

@@ -3,10 +3,12 @@
 // are inferred from dtypes, scales and zero points for QDQ models made by other tools.
 // Quantization nodes that match no pattern stay in the graph and run as ops.
 #include <algorithm>
+#include <map>
 
 #include "exec/model.h"
 #include "ops/op.h"
 #include "quant/qdq_format.h"
+#include "quant/qoperator_format.h"
 #include "quant/scheme_json.h"
 
 namespace lowbit::quant {
@@ -73,6 +75,10 @@ class Recognizer {
 
   Result<QuantizedModel> run() {
     LB_TRY(read_metadata());
+    const bool raised = has_qoperator_ops(g_);
+    if (raised) {
+      LB_ASSIGN_OR_RETURN(g_, from_qoperator_graph(std::move(g_)));
+    }
     consumers_ = g_.consumers();
     dead_.assign(g_.nodes.size(), false);
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
@@ -92,6 +98,8 @@ class Recognizer {
     g_.nodes = std::move(kept);
     g_.rebuild_producers();
     g_.remove_dead();
+    if (raised) drop_requantized_before_activation();
+    restore_node_order();
     g_.metadata.erase(std::string(kQuantMetadataKey));
     bool lowbit_left = false;
     for (const ir::Node& n : g_.nodes) lowbit_left |= is_lowbit(n);
@@ -121,6 +129,57 @@ class Recognizer {
       }
     }
     return Status::ok();
+  }
+
+  // A QOperator Conv / MatMul followed by Relu or Clip is written quantized with the params of
+  // the Relu / Clip output (qoperator_format.h); quantizing both with the same params is the
+  // same as quantizing the output alone (clamping commutes with monotone rounding), so the
+  // first annotation goes and the model is the one that was exported.
+  void drop_requantized_before_activation() {
+    const auto consumers = g_.consumers();
+    std::vector<std::string> drop;
+    for (const auto& [name, a] : m_.activations) {
+      const int v = g_.find_value(name);
+      if (v < 0 || a.dynamic || consumers[static_cast<size_t>(v)].size() != 1) continue;
+      if (std::find(g_.outputs.begin(), g_.outputs.end(), v) != g_.outputs.end()) continue;
+      const ir::Node& r = g_.nodes[static_cast<size_t>(consumers[static_cast<size_t>(v)][0])];
+      if (!r.domain.empty() || (r.op_type != "Relu" && r.op_type != "Clip") || r.input(0) != v) continue;
+      auto next = m_.activations.find(g_.value(r.outputs[0]).name);
+      if (next != m_.activations.end() && !next->second.dynamic && next->second.params == a.params &&
+          storage_dtype(next->second.scheme) == storage_dtype(a.scheme))
+        drop.push_back(name);
+    }
+    for (const std::string& name : drop) m_.activations.erase(name);
+  }
+
+  // Puts the nodes back in the order lowbit saved ("node_order") when it names each node once
+  // and is topological; otherwise keeps the imported order.
+  void restore_node_order() {
+    if (meta_.is_null() || !meta_.contains("node_order") || !meta_["node_order"].is_array()) return;
+    const auto& order = meta_["node_order"];
+    if (order.size() != g_.nodes.size()) return;
+    std::map<std::string, size_t> at;
+    for (size_t i = 0; i < g_.nodes.size(); ++i) at[g_.nodes[i].name] = i;
+    std::vector<ir::Node> nodes;
+    std::vector<bool> taken(g_.nodes.size(), false);
+    for (const auto& name : order) {
+      if (!name.is_string()) return;
+      auto it = at.find(name.get<std::string>());
+      if (it == at.end() || taken[it->second]) return;
+      taken[it->second] = true;
+      nodes.push_back(g_.nodes[it->second]);
+    }
+    std::vector<bool> ready(g_.values.size(), false);
+    for (size_t v = 0; v < g_.values.size(); ++v) ready[v] = g_.values[v].constant.has_value();
+    for (int v : g_.inputs) ready[static_cast<size_t>(v)] = true;
+    for (const ir::Node& n : nodes) {
+      for (int in : n.inputs)
+        if (in != ir::kNoValue && !ready[static_cast<size_t>(in)]) return;
+      for (int out : n.outputs)
+        if (out != ir::kNoValue) ready[static_cast<size_t>(out)] = true;
+    }
+    g_.nodes = std::move(nodes);
+    g_.rebuild_producers();
   }
 
   // The metadata entry for `name` when lowbit wrote the file, else null.

@@ -16,5 +16,6 @@ void add_quantize_command(CLI::App& app, std::function<int()>* action);
 void add_compare_command(CLI::App& app, std::function<int()>* action);
 void add_inspect_command(CLI::App& app, std::function<int()>* action);
 void add_bench_command(CLI::App& app, std::function<int()>* action);
+void add_export_command(CLI::App& app, std::function<int()>* action);
 
 }  // namespace lowbit::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   add_compare_command(app, &action);
   add_inspect_command(app, &action);
   add_bench_command(app, &action);
+  add_export_command(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
