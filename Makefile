@@ -16,7 +16,9 @@ build: setup
 demo: build
 	@scripts/demo.sh $(BUILD)
 
+# The interop tests run ONNX Runtime (onnxruntime-node, installed into $(BUILD)/ort).
 test: build
+	@scripts/ort_setup.sh $(BUILD)
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
@@ -25,6 +27,7 @@ bench: build
 asan: setup
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOWBIT_SANITIZE=ON -DLOWBIT_BUILD_BENCH=OFF >/dev/null
 	@cmake --build build-asan -j $(JOBS)
+	@scripts/ort_setup.sh build-asan
 	@cd build-asan && ctest --output-on-failure -j $(JOBS)
 
 fuzz: setup

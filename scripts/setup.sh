@@ -8,6 +8,7 @@ packages=(
   libopenblas-dev libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev libstb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist libonnx-testdata
+  python3-onnx python3-numpy
 )
 missing=()
 for p in "${packages[@]}"; do
