@@ -148,7 +148,7 @@ Status infer_shapes(ir::Graph& g) {
   return Status::ok();
 }
 
-Status fold_constants(ir::Graph& g) {
+Status fold_constants(ir::Graph& g, const std::function<bool(const ir::Node&)>& foldable) {
   for (int round = 0; round < 16; ++round) {
     LB_TRY(infer_shapes(g));
     bool changed = false;
@@ -156,7 +156,7 @@ Status fold_constants(ir::Graph& g) {
     for (size_t n = 0; n < g.nodes.size(); ++n) {
       const ir::Node& node = g.nodes[n];
       const ops::OpDef* op = ops::find_op(node.domain, node.op_type);
-      if (!op) continue;
+      if (!op || (foldable && !foldable(node))) continue;
       std::vector<Tensor> outs;
       if (node.op_type == "Shape") {
         std::optional<Tensor> t = static_shape_slice(g, node);

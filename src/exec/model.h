@@ -5,6 +5,7 @@
 // evaluate ops: folding runs an op's forward, inference its shape function, and ops sit below ir.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "core/status.h"
@@ -29,8 +30,10 @@ Status infer_shapes(ir::Graph& graph);
 // (plus Gather/Slice of them) whose selected dims are statically known, repeating with shape
 // inference until nothing changes; then removes what no output needs. Outputs over
 // kMaxFoldedElements stay as nodes (folding must not bloat the model).
+// `foldable`, when given, limits folding to the nodes it accepts (the QDQ recognizer keeps
+// DequantizeLinear of constant weights as nodes: they are the patterns it reads).
 inline constexpr int64_t kMaxFoldedElements = int64_t{1} << 24;
-Status fold_constants(ir::Graph& graph);
+Status fold_constants(ir::Graph& graph, const std::function<bool(const ir::Node&)>& foldable = {});
 
 // check_supported + fold_constants + infer_shapes on an imported graph.
 Status prepare_graph(ir::Graph& graph);

@@ -4,6 +4,7 @@
 // Quantization nodes that match no pattern stay in the graph and run as ops.
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "exec/model.h"
 #include "ops/op.h"
@@ -75,6 +76,7 @@ class Recognizer {
 
   Result<QuantizedModel> run() {
     LB_TRY(read_metadata());
+    LB_TRY(normalize_exporter_forms());
     const bool raised = has_qoperator_ops(g_);
     if (raised) {
       LB_ASSIGN_OR_RETURN(g_, from_qoperator_graph(std::move(g_)));
@@ -127,6 +129,41 @@ class Recognizer {
         if (!s.is_string()) return Status::errorf("metadata '{}': fp32_nodes holds a non-string", kQuantMetadataKey);
         m_.fp32_nodes.insert(s.get<std::string>());
       }
+    }
+    return Status::ok();
+  }
+
+  // What exporters write around the patterns, undone first (PyTorch's torch.onnx writes both):
+  //   - scales and zero points computed by constant sub-graphs (ConstantOfShape → Cast) are
+  //     folded into constants; only these few ops are folded, so the DequantizeLinear of a
+  //     constant weight, QOperator scale products and reshaped biases stay the patterns they are;
+  //   - a Cast to the dtype its input already has (QuantizeLinear → Cast(uint8) →
+  //     DequantizeLinear) is dropped.
+  Status normalize_exporter_forms() {
+    static const std::set<std::string_view> kShapeLike = {"Cast", "ConstantOfShape", "Identity", "Shape", "Gather"};
+    if (!has_quant_ops(g_) || !exec::check_supported(g_).is_ok()) return Status::ok();
+    LB_TRY(exec::fold_constants(g_, [](const ir::Node& n) { return n.domain.empty() && kShapeLike.count(n.op_type); }));
+    const auto consumers = g_.consumers();
+    bool dropped = false;
+    for (ir::Node& n : g_.nodes) {
+      if (!n.domain.empty() || n.op_type != "Cast" || n.outputs.size() != 1 || !n.has_input(0)) continue;
+      const int in = n.input(0), out = n.outputs[0];
+      auto to = n.attrs.get_int("to");
+      if (!to.is_ok() || !g_.value(in).dtype || !g_.value(out).dtype || *g_.value(in).dtype != *g_.value(out).dtype) continue;
+      if (std::find(g_.outputs.begin(), g_.outputs.end(), out) != g_.outputs.end()) continue;
+      for (int r : consumers[static_cast<size_t>(out)])
+        for (int& x : g_.nodes[static_cast<size_t>(r)].inputs)
+          if (x == out) x = in;
+      n.inputs.clear();
+      n.outputs.clear();
+      dropped = true;
+    }
+    if (dropped) {
+      std::vector<ir::Node> kept;
+      for (ir::Node& n : g_.nodes)
+        if (!n.outputs.empty()) kept.push_back(std::move(n));
+      g_.nodes = std::move(kept);
+      g_.remove_dead();
     }
     return Status::ok();
   }

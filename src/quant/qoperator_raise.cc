@@ -312,6 +312,9 @@ class QOperatorRaiser {
       LB_ASSIGN_OR_RETURN(int b, dequantize_bias(n.name, bias_q, sx, sw));
       in.push_back(b);
     } else if (bias_f != ir::kNoValue) {
+      const Tensor& b = *g_.value(bias_f).constant;
+      if (b.rank() != 1)  // a bias already shaped [M, 1, 1] for the Add: the op wants [M]
+        bias_f = g_.add_constant(g_.unique_value_name(g_.value(bias_f).name + "_flat"), b.reshaped({b.numel()}));
       in.push_back(bias_f);
     }
     ir::Attributes attrs = n.attrs;

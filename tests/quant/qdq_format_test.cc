@@ -168,6 +168,40 @@ TEST(QdqFormat, ReadsQdqModelsFromOtherTools) {
   EXPECT_EQ(m->graph.value(m->graph.outputs[0]).name, "r");
 }
 
+// PyTorch's exporter writes the same patterns with a Cast(uint8) between QuantizeLinear and
+// DequantizeLinear and the bias zero point computed as Cast(ConstantOfShape(shape)).
+TEST(QdqFormat, ReadsPytorchExporterForms) {
+  ir::Graph g = foreign_qdq_graph();
+  auto node = [&](const char* name) -> ir::Node& {
+    for (ir::Node& n : g.nodes)
+      if (n.name == name) return n;
+    LB_CHECK(false, "no node");
+    return g.nodes[0];
+  };
+  // x_q → Cast(to uint8) → x_cast → DequantizeLinear.
+  const int cast = g.add_value("x_cast");
+  ir::Attributes to_u8;
+  to_u8.set("to", int64_t{2});
+  g.add_node(ir::Node{"x_cast_node", "Cast", "", {g.find_value("x_q")}, {cast}, to_u8});
+  node("xdq").inputs[0] = cast;
+  // Bias zero point: Cast(ConstantOfShape([2]), int32).
+  const int shape = g.add_constant("bz_shape", Tensor::from_vector<int64_t>({1}, {2}));
+  const int zeros = g.add_value("bz_zeros"), bz = g.add_value("bz_cast");
+  g.add_node(ir::Node{"bz_zeros_node", "ConstantOfShape", "", {shape}, {zeros}, {}});
+  ir::Attributes to_i32;
+  to_i32.set("to", int64_t{6});
+  g.add_node(ir::Node{"bz_cast_node", "Cast", "", {zeros}, {bz}, to_i32});
+  node("bdq").inputs[2] = bz;
+  ASSERT_TRUE(g.topo_sort().is_ok());
+  auto m = from_qdq_graph(std::move(g));
+  ASSERT_TRUE(m.is_ok()) << m.status().message();
+  ASSERT_EQ(m->graph.nodes.size(), 2u);  // Conv, Relu: the Casts and ConstantOfShape are gone
+  EXPECT_TRUE(m->activations.count("x"));
+  EXPECT_TRUE(m->weights.count("w"));
+  ASSERT_TRUE(m->biases.count("b"));
+  EXPECT_EQ(m->biases.at("b").scale, (std::vector<float>{0.0002f, 0.0001f}));
+}
+
 TEST(QdqFormat, BrokenMetadataIsAnError) {
   ir::Graph g = foreign_qdq_graph();
   g.metadata["lowbit.quant"] = "{not json";
