@@ -1,11 +1,14 @@
 // compile.cc: pattern matching on the simulation graph (compile.h) — finding the integer form
 // of each quantized activation, checking every operand against the integer contract, and
-// building the integer steps with their packed weights and dyadic multipliers.
+// building the integer steps with their packed weights and dyadic multipliers; and the
+// dynamic form (int8-dynamic: DynamicQuantizeLinear → Conv / Gemm with an FP32 epilogue,
+// runtime/dynamic_steps.h).
 #include "runtime/compile.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <map>
 
 #include <fmt/format.h>
@@ -15,6 +18,7 @@
 #include "kernels/requant/requantize.h"
 #include "ops/conv_util.h"
 #include "quant/simulate.h"
+#include "runtime/dynamic_steps.h"
 #include "runtime/steps.h"
 
 namespace lowbit::runtime {
@@ -39,6 +43,22 @@ struct Unit {
   IntOutput out;
   std::vector<int> absorbed;  // Relu / Clip and QuantizeLinear nodes
   int act_node = -1;          // the fused Relu / Clip, -1 if none
+};
+
+// A dynamically quantized activation in the standard form:
+//   x → DynamicQuantizeLinear → (q, s, z) → DequantizeLinear → dq.
+struct DynValue {
+  int x = -1, q = -1, s = -1, z = -1;
+  bool used = false;  // some reader runs as a dynamic integer step
+  bool nhwc = false;  // q is stored channels-last (some reader is an im2col / 1×1 conv)
+};
+
+// A Conv / Gemm / MatMul prepared for a dynamic input.
+struct DynMatch {
+  std::unique_ptr<Step> step;
+  bool nhwc = false;  // reads q channels-last
+  int act = -1;       // fused Relu / Clip node, -1 if none
+  int y = -1;         // the FP32 value it writes (the activation's output when fused)
 };
 
 // The memory order an integer step reads its 4-D inputs in (kSame: whichever its first has).
@@ -69,9 +89,11 @@ class Compiler {
     consumers_ = g_->consumers();
     find_integer_values(dequantized);
     absorbed_.assign(g_->nodes.size(), false);
+    LB_TRY(prepare_dynamic());
     for (size_t i = 0; i < g_->nodes.size(); ++i) {
       if (absorbed_[i]) continue;
       const ir::Node& n = g_->nodes[i];
+      if (add_dynamic_step(static_cast<int>(i), builder)) continue;
       std::string why;
       Result<std::unique_ptr<Step>> step = Status::error("");
       if (!is_quant_op(n)) {
@@ -91,6 +113,8 @@ class Compiler {
           continue;
         }
         if (!step.is_ok()) return step.status().with_context(fmt::format("node '{}' ({})", n.name, n.op_type));
+        auto dyn_why = dyn_why_.find(static_cast<int>(i));
+        if (dyn_why != dyn_why_.end()) why = dyn_why->second;
         builder.add_report({n.name, n.op_type, false, why});
       }
       if (std::unique_ptr<Step> b = boundary_step(n, builder)) {
@@ -153,6 +177,21 @@ class Compiler {
   // the vectorized boundary steps; nullptr for any other node.
   std::unique_ptr<Step> boundary_step(const ir::Node& n, ProgramBuilder& builder) {
     if (!n.domain.empty()) return nullptr;
+    if (n.op_type == "DynamicQuantizeLinear") {
+      // Quantized once for every integer reader; the DequantizeLinear after it stays for any
+      // FP32 reader (and is dropped with its layout step when there is none).
+      auto it = dyn_by_q_.find(n.outputs[0]);
+      if (it == dyn_by_q_.end() || !dyn_by_dq_.at(it->second).used) return nullptr;
+      const DynValue& d = dyn_by_dq_.at(it->second);
+      auto s = make_dynamic_quantize_step(d.nhwc);
+      s->node = n.name;
+      s->op_type = n.op_type;
+      s->inputs = {as_layout(d.x, false, builder)};
+      s->outputs = {d.q, d.s, d.z};
+      nhwc_.resize(g_->values.size(), false);
+      nhwc_[static_cast<size_t>(d.q)] = d.nhwc && spatial(d.q);
+      return s;
+    }
     if (n.op_type == "QuantizeLinear") {
       auto it = by_float_.find(n.input(0));
       if (it == by_float_.end() || it->second.q_node < 0 || g_->nodes[static_cast<size_t>(it->second.q_node)].name != n.name ||
@@ -190,7 +229,7 @@ class Compiler {
       const int dq = g_->find_value(dq_name->second);
       if (dq < 0) continue;
       if (a.dynamic) {
-        not_int_[dq] = "quantized dynamically (scale from each batch at run time)";
+        find_dynamic_value(v, dq, a);
         continue;
       }
       const quant::QScheme& s = a.scheme;
@@ -434,6 +473,21 @@ class Compiler {
     return false;
   }
 
+  // A Conv node's geometry on input x [N, C, H, W] and weight [OC, C/groups, kh, kw].
+  static Status conv_geometry(const ir::Node& n, const Shape& xs, const Shape& ws, kernels::Conv2dGeom* g,
+                              int64_t* groups) {
+    LB_ASSIGN_OR_RETURN(*groups, n.attrs.get_int("group", 1));
+    const int64_t c = xs[1], oc = ws[0];
+    if (*groups < 1 || c % *groups != 0 || oc % *groups != 0 || ws[1] != c / *groups)
+      return Status::errorf("weight shape {} does not fit input {} with {} groups", shape_str(ws), shape_str(xs), *groups);
+    LB_ASSIGN_OR_RETURN(ops::WindowAttrs wa, ops::read_window_attrs(n.attrs, 2, std::vector<int64_t>{ws[2], ws[3]}, true, false));
+    LB_ASSIGN_OR_RETURN(ops::WindowPlan p, ops::plan_window(wa, {xs[2], xs[3]}));
+    g->c = c, g->h = xs[2], g->w = xs[3], g->kh = ws[2], g->kw = ws[3];
+    g->stride_h = p.stride[0], g->stride_w = p.stride[1], g->dil_h = p.dilation[0], g->dil_w = p.dilation[1];
+    g->pad_t = p.pad_begin[0], g->pad_l = p.pad_begin[1], g->pad_b = p.pad_end[0], g->pad_r = p.pad_end[1];
+    return Status::ok();
+  }
+
   Result<std::unique_ptr<Step>> match_conv(int i, std::string* why) {
     const ir::Node& n = g_->nodes[static_cast<size_t>(i)];
     const IntValue* x = int_input(n.input(0), why);
@@ -445,19 +499,12 @@ class Compiler {
     }
     const quant::WeightQuant* w = int_weight(n, 0, 4, why);
     if (!w || !find_unit(i, why)) return std::unique_ptr<Step>();
-    const Shape& xs = *xv.shape;
     const Shape& ws = w->q.shape();
-    LB_ASSIGN_OR_RETURN(int64_t groups, n.attrs.get_int("group", 1));
-    const int64_t c = xs[1], oc = ws[0];
-    if (groups < 1 || c % groups != 0 || oc % groups != 0 || ws[1] != c / groups)
-      return Status::errorf("weight shape {} does not fit input {} with {} groups", shape_str(ws), shape_str(xs), groups);
-    LB_ASSIGN_OR_RETURN(ops::WindowAttrs wa, ops::read_window_attrs(n.attrs, 2, std::vector<int64_t>{ws[2], ws[3]}, true, false));
-    LB_ASSIGN_OR_RETURN(ops::WindowPlan p, ops::plan_window(wa, {xs[2], xs[3]}));
     ConvSpec spec;
-    kernels::Conv2dGeom& g = spec.geom;
-    g.c = c, g.h = xs[2], g.w = xs[3], g.kh = ws[2], g.kw = ws[3];
-    g.stride_h = p.stride[0], g.stride_w = p.stride[1], g.dil_h = p.dilation[0], g.dil_w = p.dilation[1];
-    g.pad_t = p.pad_begin[0], g.pad_l = p.pad_begin[1], g.pad_b = p.pad_end[0], g.pad_r = p.pad_end[1];
+    int64_t groups = 1;
+    LB_TRY(conv_geometry(n, *xv.shape, ws, &spec.geom, &groups));
+    const kernels::Conv2dGeom& g = spec.geom;
+    const int64_t c = g.c, oc = ws[0];
     spec.out_channels = oc;
     spec.groups = groups;
     spec.depthwise = groups == c && oc == c;
@@ -719,6 +766,225 @@ class Compiler {
     return make_rescale_step(x->zero, *m, unit_.out);
   }
 
+  // ---- Dynamic activations (int8-dynamic) -------------------------------------------------
+  //
+  //   v → DynamicQuantizeLinear → (q, s, z) → DequantizeLinear → dq → Conv | Gemm | MatMul
+  // becomes a dynamic quantize step writing q, s, z (runtime/dynamic_steps.h) and one integer
+  // step per reader with an FP32 epilogue; the reader's FP32 output (after one fused Relu /
+  // Clip) goes on to the FP32 ops as before.
+
+  // Records v's DynamicQuantizeLinear → DequantizeLinear pair when the graph holds it in the
+  // standard form with known types and shapes; otherwise only why it has no integer form.
+  void find_dynamic_value(int v, int dq, const quant::ActQuant& a) {
+    not_int_[dq] = "quantized dynamically (scale from each batch at run time)";
+    const quant::QScheme& sc = a.scheme;
+    if (sc.is_signed || sc.symmetric || sc.narrow || sc.bits != 8 || sc.granularity != Granularity::kPerTensor) {
+      not_int_[dq] = fmt::format("quantized dynamically as {} (dynamic integer kernels take u8 asymmetric per-tensor)",
+                                 quant::describe(sc));
+      return;
+    }
+    const int dq_node = g_->value(dq).producer;
+    if (dq_node < 0) return;
+    const ir::Node& dn = g_->nodes[static_cast<size_t>(dq_node)];
+    if (dn.op_type != "DequantizeLinear" || !dn.domain.empty() || dn.inputs.size() != 3 || dn.attrs.has("axis")) return;
+    const int q = dn.input(0);
+    const int q_node = q >= 0 ? g_->value(q).producer : -1;
+    if (q_node < 0) return;
+    const ir::Node& qn = g_->nodes[static_cast<size_t>(q_node)];
+    if (qn.op_type != "DynamicQuantizeLinear" || !qn.domain.empty() || qn.input(0) != v || qn.outputs.size() != 3 ||
+        qn.outputs[0] != q || qn.outputs[1] != dn.input(1) || qn.outputs[2] != dn.input(2))
+      return;
+    const ir::Value& xv = g_->value(v);
+    if (!static_shape(xv) || xv.dtype != DType::kF32) return;
+    for (int o : qn.outputs) {  // typed, and not graph outputs (x_q may be stored NHWC)
+      const ir::Value& ov = g_->value(o);
+      if (!ov.dtype || !ov.shape || std::find(g_->outputs.begin(), g_->outputs.end(), o) != g_->outputs.end()) return;
+    }
+    if (g_->value(q).dtype != DType::kU8 || g_->value(qn.outputs[1]).dtype != DType::kF32 ||
+        g_->value(qn.outputs[2]).dtype != DType::kU8 || numel(*g_->value(qn.outputs[1]).shape) != 1 ||
+        numel(*g_->value(qn.outputs[2]).shape) != 1 || *g_->value(q).shape != *xv.shape)
+      return;
+    DynValue d;
+    d.x = v;
+    d.q = q;
+    d.s = qn.outputs[1];
+    d.z = qn.outputs[2];
+    dyn_by_dq_[dq] = d;
+    dyn_by_q_[q] = dq;
+  }
+
+  // Matches every Conv / Gemm / MatMul reading a dynamic value, before the main pass: the
+  // dynamic quantize step comes first and must know whether its readers want NHWC.
+  Status prepare_dynamic() {
+    for (size_t i = 0; i < g_->nodes.size(); ++i) {
+      const ir::Node& n = g_->nodes[i];
+      if (!n.domain.empty() || n.inputs.empty() || m_.fp32_nodes.count(n.name) ||
+          (n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "MatMul"))
+        continue;
+      auto d = dyn_by_dq_.find(n.input(0));
+      if (d == dyn_by_dq_.end()) continue;
+      std::string why;
+      DynMatch dm;
+      Result<std::unique_ptr<Step>> s = match_dynamic(static_cast<int>(i), &dm, &why);
+      if (!s.is_ok()) return s.status().with_context(fmt::format("node '{}' ({})", n.name, n.op_type));
+      if (!*s) {
+        dyn_why_[static_cast<int>(i)] = why;
+        continue;
+      }
+      d->second.used = true;
+      if (dm.nhwc && spatial(d->second.q)) d->second.nhwc = true;
+      if (dm.act >= 0) absorbed_[static_cast<size_t>(dm.act)] = true;
+      (*s)->inputs = {d->second.q, d->second.s, d->second.z};
+      (*s)->outputs = {dm.y};
+      dm.step = std::move(s).value();
+      dyn_steps_[static_cast<int>(i)] = std::move(dm);
+    }
+    return Status::ok();
+  }
+
+  // Emits node i's prepared dynamic step (false when it has none).
+  bool add_dynamic_step(int i, ProgramBuilder& builder) {
+    auto it = dyn_steps_.find(i);
+    if (it == dyn_steps_.end()) return false;
+    const ir::Node& n = g_->nodes[static_cast<size_t>(i)];
+    DynMatch& dm = it->second;
+    Step& s = *dm.step;
+    s.node = n.name;
+    s.op_type = n.op_type;
+    s.inputs[0] = as_layout(s.inputs[0], dm.nhwc, builder);
+    builder.add_report({n.name, n.op_type, true, s.describe()});
+    if (dm.act >= 0) {
+      const ir::Node& act = g_->nodes[static_cast<size_t>(dm.act)];
+      builder.add_report({act.name, act.op_type, true, fmt::format("fused into '{}'", n.name)});
+    }
+    builder.add_step(std::move(dm.step));
+    return true;
+  }
+
+  // A constant FP32 bias of `count` values in input `idx` (empty when absent).
+  bool float_bias(const ir::Node& n, size_t idx, int64_t count, std::vector<float>* bias, std::string* why) const {
+    bias->clear();
+    if (!n.has_input(idx)) return true;
+    const ir::Value& bv = g_->value(n.input(idx));
+    if (!g_->is_constant(n.input(idx)) || bv.constant->dtype() != DType::kF32 || bv.constant->numel() != count) {
+      *why = fmt::format("bias '{}' is not a constant FP32 vector of {} values", bv.name, count);
+      return false;
+    }
+    bias->assign(bv.constant->data<float>(), bv.constant->data<float>() + count);
+    return true;
+  }
+
+  // Fuses the Relu / Clip (constant bounds) that alone reads `y` into the epilogue: its output
+  // replaces y, computed exactly as ops/unary.cc and ops/clip.cc compute it.
+  void fuse_dynamic_act(int y, DynamicEpilogue* e, DynMatch* dm) const {
+    dm->y = y;
+    const auto& c = consumers_[static_cast<size_t>(y)];
+    if (c.size() != 1 || !only_reader(y, c[0])) return;
+    const ir::Node& a = g_->nodes[static_cast<size_t>(c[0])];
+    if (!a.domain.empty() || (a.op_type != "Relu" && a.op_type != "Clip") || a.outputs.size() != 1) return;
+    float lo = std::numeric_limits<float>::lowest(), hi = std::numeric_limits<float>::max();
+    if (a.op_type == "Relu") {
+      lo = 0.0f;
+      hi = INFINITY;  // min(v, +inf) = v, NaN included
+    } else if (g_->opset < 11) {
+      Result<float> l = a.attrs.get_float("min", lo), h = a.attrs.get_float("max", hi);
+      if (!l.is_ok() || !h.is_ok()) return;
+      lo = *l;
+      hi = *h;
+    } else {
+      for (size_t i = 1; i <= 2; ++i) {
+        if (!a.has_input(i)) continue;
+        const int b = a.input(i);
+        if (!g_->is_constant(b) || g_->value(b).constant->dtype() != DType::kF32 || g_->value(b).constant->numel() != 1)
+          return;
+        (i == 1 ? lo : hi) = g_->value(b).constant->data<float>()[0];
+      }
+    }
+    e->clamp = true;
+    e->lo = lo;
+    e->hi = hi;
+    dm->act = c[0];
+    dm->y = a.outputs[0];
+  }
+
+  // The dynamic step for Conv / Gemm / MatMul node i (inputs and outputs filled by the
+  // caller), nullptr with `why` when it has no integer form; an error only for a malformed model.
+  Result<std::unique_ptr<Step>> match_dynamic(int i, DynMatch* dm, std::string* why) {
+    const ir::Node& n = g_->nodes[static_cast<size_t>(i)];
+    const ir::Value& xv = g_->value(n.input(0));
+    DynamicEpilogue ep;
+    if (n.op_type == "Conv") {
+      if (!xv.shape || xv.shape->size() != 4 || !static_shape(xv)) {
+        *why = "only 2-D convolutions with known input sizes run on integers";
+        return std::unique_ptr<Step>();
+      }
+      const quant::WeightQuant* w = int_weight(n, 0, 4, why);
+      if (!w) return std::unique_ptr<Step>();
+      const Shape& ws = w->q.shape();
+      DynamicConvSpec spec;
+      LB_TRY(conv_geometry(n, *xv.shape, ws, &spec.geom, &spec.groups));
+      const int64_t c = spec.geom.c, oc = ws[0], k = (c / spec.groups) * spec.geom.kh * spec.geom.kw;
+      spec.out_channels = oc;
+      spec.depthwise = spec.groups == c && oc == c;
+      if (!float_bias(n, 2, oc, &ep.bias, why) || !accumulator_fits(k, {}, why)) return std::unique_ptr<Step>();
+      if (w->params.scale.size() != 1 && static_cast<int64_t>(w->params.scale.size()) != oc)
+        return Status::errorf("weight has {} scales for {} channels", w->params.scale.size(), oc);
+      ep.w_scale = w->params.scale;
+      fuse_dynamic_act(n.outputs[0], &ep, dm);
+      spec.epilogue = std::move(ep);
+      const int8_t* wq = w->q.data<int8_t>();
+      const int64_t taps = spec.geom.kh * spec.geom.kw, cg = c / spec.groups;
+      if (spec.depthwise) {
+        spec.dw_weights.assign(wq, wq + w->q.numel());  // [C][kh][kw], the NCHW kernel's order
+      } else {
+        std::vector<int8_t> wt(static_cast<size_t>(w->q.numel()));  // [OC][kh][kw][Cg] for NHWC patches
+        for (int64_t o = 0; o < oc; ++o)
+          for (int64_t ic = 0; ic < cg; ++ic)
+            for (int64_t t = 0; t < taps; ++t) wt[static_cast<size_t>((o * taps + t) * cg + ic)] = wq[(o * cg + ic) * taps + t];
+        const int64_t ocg = oc / spec.groups;
+        for (int64_t grp = 0; grp < spec.groups; ++grp)
+          spec.packed.push_back(kernels::pack_weights(wt.data() + grp * ocg * k, ocg, k, isa_));
+      }
+      dm->nhwc = !spec.depthwise;
+      return make_dynamic_conv_step(std::move(spec));
+    }
+    const bool gemm = n.op_type == "Gemm";
+    int64_t trans_b = 0;
+    if (gemm) {
+      LB_ASSIGN_OR_RETURN(int64_t trans_a, n.attrs.get_int("transA", 0));
+      LB_ASSIGN_OR_RETURN(trans_b, n.attrs.get_int("transB", 0));
+      LB_ASSIGN_OR_RETURN(float alpha, n.attrs.get_float("alpha", 1.0f));
+      LB_ASSIGN_OR_RETURN(float beta, n.attrs.get_float("beta", 1.0f));
+      if (trans_a != 0 || alpha != 1.0f || (n.has_input(2) && beta != 1.0f)) {
+        *why = "Gemm with transA, alpha ≠ 1 or beta ≠ 1 has no integer kernel";
+        return std::unique_ptr<Step>();
+      }
+    }
+    if (!xv.shape || xv.shape->size() < 2 || (gemm && xv.shape->size() != 2) || !static_shape(xv)) {
+      *why = "the input's shape is not known";
+      return std::unique_ptr<Step>();
+    }
+    const quant::WeightQuant* w = int_weight(n, trans_b ? 0 : 1, 2, why);
+    if (!w) return std::unique_ptr<Step>();
+    const Shape& ws = w->q.shape();
+    const int64_t nn = trans_b ? ws[0] : ws[1], k = trans_b ? ws[1] : ws[0];
+    if (xv.shape->back() != k) return Status::errorf("input {} and weight {} do not multiply", shape_str(*xv.shape), shape_str(ws));
+    if ((gemm && !float_bias(n, 2, nn, &ep.bias, why)) || !accumulator_fits(k, {}, why)) return std::unique_ptr<Step>();
+    if (w->params.scale.size() != 1 && static_cast<int64_t>(w->params.scale.size()) != nn)
+      return Status::errorf("weight has {} scales for {} columns", w->params.scale.size(), nn);
+    ep.w_scale = w->params.scale;
+    fuse_dynamic_act(n.outputs[0], &ep, dm);
+    DynamicGemmSpec spec;
+    spec.epilogue = std::move(ep);
+    std::vector<int8_t> wt(static_cast<size_t>(nn * k));  // W as [N][K]
+    const int8_t* wq = w->q.data<int8_t>();
+    for (int64_t r = 0; r < nn; ++r)
+      for (int64_t c = 0; c < k; ++c) wt[static_cast<size_t>(r * k + c)] = trans_b ? wq[r * k + c] : wq[c * nn + r];
+    spec.packed = kernels::pack_weights(wt.data(), nn, k, isa_);
+    dm->nhwc = false;
+    return make_dynamic_gemm_step(std::move(spec));
+  }
+
   const QuantizedModel& m_;
   kernels::Isa isa_;
   ir::Graph* g_ = nullptr;
@@ -731,6 +997,10 @@ class Compiler {
   Layout want_ = Layout::kNchw;           // the order the last matched step reads and writes
   std::vector<bool> nhwc_;                // per value: stored channels-last
   std::map<int, int> to_nhwc_, to_nchw_;  // value → its copy in the other order
+  std::map<int, DynValue> dyn_by_dq_;     // dequantized dynamic value → its standard form
+  std::map<int, int> dyn_by_q_;           // DynamicQuantizeLinear's u8 output → the dequantized value
+  std::map<int, DynMatch> dyn_steps_;     // node → its prepared dynamic step
+  std::map<int, std::string> dyn_why_;    // node reading a dynamic value → why it stays FP32
 };
 
 }  // namespace

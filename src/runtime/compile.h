@@ -11,6 +11,10 @@
 //   - ops: Conv (2-D; grouped; depthwise), Gemm (α = β = 1, no transA), MatMul with a constant
 //     2-D weight, Add of same-shape inputs, Concat, MaxPool, AveragePool, GlobalAveragePool,
 //     Relu / Clip, and Flatten / Reshape / Squeeze / Unsqueeze / Identity (views).
+// Dynamic activations (uint8 asymmetric per-tensor, the int8-dynamic recipe) compile too:
+//     DynamicQuantizeLinear(x) → DequantizeLinear → Conv | Gemm | MatMul [→ Relu | Clip]
+// becomes a dynamic-quantize step (range over the whole batch, as ONNX defines it) and an
+// integer conv / gemm step writing FP32 y = float(acc)·(s_x·s_w) + b (runtime/dynamic_steps.h).
 // Everything else stays a step of the simulation graph run in FP32, fed by its
 // DequantizeLinear and feeding its QuantizeLinear — so the program computes what the
 // simulation computes, and the report says for each node which way it runs and why.
