@@ -23,42 +23,14 @@
 #include "data/npy.h"
 #include "onnx/import.h"
 #include "quant/qdq_format.h"
-#include "temp_dir.h"
+#include "interop/interop_test_util.h"
 
 namespace lowbit {
 namespace {
 
-const std::string kSource = LOWBIT_SOURCE_DIR;
+using namespace interop_testing;  // NOLINT: the shared shell / ORT helpers of this folder
+
 const std::string kPython = "/usr/bin/python3";
-constexpr int64_t kTestImages = 10000;
-constexpr int64_t kMaxTop1Diff = 10;      // images: 0.1 points of 10000
-constexpr int64_t kMinAgreement = 9990;   // images: 99.9 % of 10000
-
-// Single-quotes `s` for /bin/sh.
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-struct Shell {
-  int code = -1;
-  std::string out, err;
-};
-
-// Runs `cmd` under /bin/sh with stdout and stderr captured in files of `tmp`.
-Shell shell(const std::string& cmd, const lowbit::testing::TempDir& tmp) {
-  static int calls = 0;
-  const std::string out = tmp.path("cmd" + std::to_string(calls) + ".out");
-  const std::string err = tmp.path("cmd" + std::to_string(calls++) + ".err");
-  const int status = std::system((cmd + " >" + quote(out) + " 2>" + quote(err)).c_str());
-  Shell r;
-  r.code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream o(out, std::ios::binary), e(err, std::ios::binary);
-  r.out.assign(std::istreambuf_iterator<char>(o), {});
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  return r;
-}
 
 std::string lowbit_cli(const std::string& args) { return quote(LOWBIT_CLI_PATH) + " " + args; }
 
@@ -70,16 +42,6 @@ void require_python(const lowbit::testing::TempDir& tmp) {
   ASSERT_EQ(np.code, 0) << "python3 cannot import numpy: install the Debian package python3-numpy (" << np.err << ")";
   const Shell ox = shell(quote(kPython) + " -c 'import onnx, onnx.checker, onnx.shape_inference'", tmp);
   ASSERT_EQ(ox.code, 0) << "python3 cannot import onnx: install the Debian package python3-onnx (" << ox.err << ")";
-}
-
-// onnxruntime-node must be installed where LOWBIT_ORT_DIR points, and node must run.
-void require_ort(const lowbit::testing::TempDir& tmp) {
-  const std::string pkg = std::string(LOWBIT_ORT_DIR) + "/node_modules/onnxruntime-node/package.json";
-  ASSERT_TRUE(std::filesystem::exists(pkg))
-      << "onnxruntime-node is not installed in " << LOWBIT_ORT_DIR << ": run scripts/ort_setup.sh BUILD (BUILD = "
-      << std::filesystem::path(LOWBIT_ORT_DIR).parent_path().string() << ")";
-  const Shell node = shell("node --version", tmp);
-  ASSERT_EQ(node.code, 0) << "node does not run (" << node.err << "): run scripts/ort_setup.sh BUILD, which installs nodejs";
 }
 
 // Row-wise argmax of a float32 [n, classes] .npy, the first maximum winning ties.
@@ -97,12 +59,6 @@ std::vector<int64_t> argmax_rows(const std::string& path) {
     am[static_cast<size_t>(i)] = std::max_element(row, row + c) - row;
   }
   return am;
-}
-
-int64_t count_equal(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
-  int64_t same = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) same += a[i] == b[i];
-  return same;
 }
 
 // The test split as the models see it: one float32 .npy of all images (for ORT and `lowbit eval`),

@@ -47,22 +47,19 @@
 #include "quant/qdq_format.h"
 #include "quant/quant_test_util.h"
 #include "runtime/engine.h"
+#include "interop/interop_test_util.h"
 #include "temp_dir.h"
 
 namespace lowbit {
 namespace {
+
+using interop_testing::quote;
 
 constexpr int64_t kBatch = 100;             // images per run, on both sides
 constexpr double kLsbEps = 1e-4;            // float slack on "within 1 LSB"
 constexpr int64_t kMinAgreePerMille = 999;  // predictions agree on ≥ 99.9 % of the images
 constexpr std::array<const char*, 3> kRecipes = {"int8", "int8-tensor", "int8-dynamic"};
 constexpr std::array<const char*, 2> kForms = {"qdq", "qoperator"};
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -72,7 +69,7 @@ std::string read_text(const std::string& path) {
 // Runs `cmd` through the shell with stdout and stderr into `log`; ok, or an error holding
 // what it printed.
 Status run_command(const std::string& cmd, const std::string& log) {
-  const int status = std::system((cmd + " >" + shell_quote(log) + " 2>&1").c_str());
+  const int status = std::system((cmd + " >" + quote(log) + " 2>&1").c_str());
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::ok();
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return Status::errorf("`{}` exited with {}: {}", cmd, code, read_text(log));
@@ -187,8 +184,8 @@ Result<LowbitRun> run_lowbit(const std::string& qmodel, const data::Dataset& ds)
 // ORT's first output on the test set, [n, classes].
 Result<Tensor> run_ort(const std::string& model, const std::string& npy, const std::string& out) {
   const std::string script = std::string(LOWBIT_SOURCE_DIR) + "/tools/ort/ort_run.js";
-  LB_TRY(run_command("env LOWBIT_ORT_DIR=" + shell_quote(LOWBIT_ORT_DIR) + " node " + shell_quote(script) + " " +
-                         shell_quote(model) + " " + shell_quote(npy) + " " + shell_quote(out) + " --batch " +
+  LB_TRY(run_command("env LOWBIT_ORT_DIR=" + quote(LOWBIT_ORT_DIR) + " node " + quote(script) + " " +
+                         quote(model) + " " + quote(npy) + " " + quote(out) + " --batch " +
                          std::to_string(kBatch) + " --threads 1",
                      out + ".log"));
   return data::read_npy(out);
@@ -271,16 +268,16 @@ Status measure_model(const std::string& model, const TestSet& set, const std::st
   for (const char* recipe : kRecipes) {
     const std::string base = dir + "/" + model + "_" + recipe;
     const std::string q = base + ".onnx";
-    LB_TRY(run_command(shell_quote(cli()) + " quantize " + shell_quote(quant::testing::model_path(model)) +
-                           " --recipe " + recipe + " -o " + shell_quote(q),
+    LB_TRY(run_command(quote(cli()) + " quantize " + quote(quant::testing::model_path(model)) +
+                           " --recipe " + recipe + " -o " + quote(q),
                        base + ".quantize.log"));
     LB_ASSIGN_OR_RETURN(LowbitRun lb, run_lowbit(q, *set.ds));
     if (static_cast<int64_t>(lb.logits.size()) != n * lb.classes)
       return Status::errorf("{}: lowbit gave {} logits for {} images", q, lb.logits.size(), n);
     for (const char* form : kForms) {
       const std::string exported = base + "_" + form + ".onnx";
-      LB_TRY(run_command(shell_quote(cli()) + " export " + shell_quote(q) + " --format " + form + " -o " +
-                             shell_quote(exported),
+      LB_TRY(run_command(quote(cli()) + " export " + quote(q) + " --format " + form + " -o " +
+                             quote(exported),
                          base + "_" + form + ".export.log"));
       LB_ASSIGN_OR_RETURN(Tensor ort, run_ort(exported, set.npy, base + "_" + form + ".out.npy"));
       if (ort.dtype() != DType::kF32 || ort.shape() != Shape{n, lb.classes})
