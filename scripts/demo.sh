@@ -26,4 +26,9 @@ rm -f "$qmodel"
 "$build/lowbit" eval "$qmodel" --engine int
 "$build/lowbit" eval "$qmodel" --engine sim
 "$build/lowbit" bench "$qmodel" --batch 1,64 --seconds 1
+printf '\nInteroperability: the same model as standard QOperator ONNX (QLinearConv, MatMulInteger), checked by ONNX'"'"'s checker, read back\n\n'
+qop="$build/demo-resnet8-int8-qoperator.onnx"
+rm -f "$qop"
+"$build/lowbit" export "$qmodel" --format qoperator -o "$qop"
+"$build/lowbit" eval "$qop"
 echo
