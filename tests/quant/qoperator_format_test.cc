@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 
 #include "exec/model.h"
@@ -330,6 +331,43 @@ TEST(QOperatorFormat, ReadsQOperatorModelsFromOtherTools) {
   const Tensor sim = simulate(*m, x);
   ASSERT_EQ(sim.shape(), (*ops)[0].shape());
   for (int64_t i = 0; i < sim.numel(); ++i) EXPECT_NEAR(sim.data<float>()[i], (*ops)[0].data<float>()[i], 1e-4f) << i;
+}
+
+// Malformed QOperator nodes in an untrusted file: one-line errors naming the node, no crash.
+TEST(QOperatorFormat, MalformedQOperatorNodesAreErrors) {
+  const std::string dir = temp_dir("qop_malformed");
+  struct Case {
+    const char* what;
+    std::function<void(ir::Graph&)> mutate;
+  };
+  auto conv1 = [](ir::Graph& g) -> ir::Node& {
+    for (ir::Node& n : g.nodes)
+      if (n.name == "conv1") return n;
+    return g.nodes[0];
+  };
+  const Case cases[] = {
+      {"has 7 inputs, expected 8 to 9", [&](ir::Graph& g) { conv1(g).inputs.resize(7); }},
+      {"does not support weight w of dtype i32",
+       [&](ir::Graph& g) {
+         conv1(g).inputs[3] = g.add_constant("w_i32", Tensor::zeros(DType::kI32, {3, 2, 3, 3}));
+       }},
+      {"bias B has shape [3,1]",
+       [&](ir::Graph& g) { conv1(g).inputs[8] = g.add_constant("b_2d", Tensor::zeros(DType::kI32, {3, 1})); }},
+      {"3 weight scales but 2 zero points",
+       [&](ir::Graph& g) { conv1(g).inputs[5] = g.add_constant("w1z_short", Tensor::zeros(DType::kU8, {2})); }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    ir::Graph g = foreign_qoperator_graph();
+    c.mutate(g);
+    const std::string path = dir + "/bad.onnx";
+    ASSERT_TRUE(onnx::export_model(g, path).is_ok());
+    auto m = load_quantized_model(path);
+    ASSERT_FALSE(m.is_ok());
+    EXPECT_NE(m.status().message().find(c.what), std::string::npos) << m.status().message();
+    EXPECT_NE(m.status().message().find("conv1"), std::string::npos) << m.status().message();
+    EXPECT_EQ(m.status().message().rfind(path, 0), 0u) << m.status().message();
+  }
 }
 
 }  // namespace
