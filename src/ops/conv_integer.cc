@@ -28,7 +28,7 @@ Status conv_integer_forward(RunCtx& c) {
   const Tensor& w = c.in(1);
   LB_TRY(check_dtype(kOp, "input x", x.dtype(), kInt8DTypes));
   LB_TRY(check_dtype(kOp, "weight w", w.dtype(), kInt8DTypes));
-  LB_ASSIGN_OR_RETURN(IntConvSetup s, setup_int_conv(kOp, c.attrs(), x.shape(), w.shape()));
+  LB_ASSIGN_OR_RETURN(ConvSetup s, int_conv_setup(kOp, c.attrs(), x.shape(), w.shape()));
   LB_ASSIGN_OR_RETURN(std::vector<int32_t> xz,
                       read_zero_point(kOp, "x_zero_point", c.has_input(2) ? &c.in(2) : nullptr, x.dtype(), -1));
   LB_ASSIGN_OR_RETURN(std::vector<int32_t> wz,

@@ -172,4 +172,27 @@ Result<std::optional<std::pair<Shape, Shape>>> conv_infer_inputs(InferCtx& c) {
       std::pair<Shape, Shape>(X.shape ? *X.shape : Shape(rank, -1), W.shape ? *W.shape : Shape(rank, -1)));
 }
 
+Result<ConvSetup> setup_conv(const ir::Attributes& a, const Shape& x, const Shape& w) {
+  if (x.size() < 3 || x.size() > 5)
+    return Status::errorf("input X has shape {}, expected rank 3 to 5 ([N, C, 1 to 3 spatial dims])", shape_str(x));
+  if (w.size() != x.size())
+    return Status::errorf("weight W has shape {}, expected rank {} like X {}", shape_str(w), x.size(), shape_str(x));
+  ConvSetup s;
+  LB_ASSIGN_OR_RETURN(s.group, a.get_int("group", 1));
+  if (s.group < 1 || s.group > kMaxWindowAttr) return Status::errorf("attribute 'group' is {}, expected >= 1", s.group);
+  const int64_t C = x[1], M = w[0], Cg = w[1];
+  if (C >= 0 && C % s.group != 0) return Status::errorf("group {} does not divide the {} input channels", s.group, C);
+  if (C >= 0 && Cg >= 0 && Cg != C / s.group)
+    return Status::errorf("weight W {} has {} input channels per group, X has {} channels in {} groups of {}",
+                          shape_str(w), Cg, C, s.group, C / s.group);
+  if (M >= 0 && M % s.group != 0)
+    return Status::errorf("group {} does not divide the {} output channels of W", s.group, M);
+  const size_t rank = x.size() - 2;
+  LB_ASSIGN_OR_RETURN(WindowAttrs wa, read_window_attrs(a, rank, spatial_dims(w), true, false));
+  LB_ASSIGN_OR_RETURN(s.plan, plan_window(wa, spatial_dims(x)));
+  s.out = {x[0], M};
+  s.out.insert(s.out.end(), s.plan.out.begin(), s.plan.out.end());
+  return s;
+}
+
 }  // namespace lowbit::ops

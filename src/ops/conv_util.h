@@ -62,6 +62,18 @@ Status expect_blas_size(int64_t value, std::string_view what);
 // Spatial dims of a partial shape (everything after N and C).
 std::vector<int64_t> spatial_dims(const Shape& s);
 
+// Conv's attributes (auto_pad, dilations, group, kernel_shape, pads, strides) against x
+// [N, C, spatial...] and w [M, C/group, kernel...] of known ranks, dims possibly unknown (< 0):
+// the window plan, the group and the output shape [N, M, spatial out...]. Shared by Conv,
+// ConvInteger and QLinearConv. Channel checks divide rather than multiply: a declared shape
+// may hold dims near 2^63.
+struct ConvSetup {
+  WindowPlan plan;
+  int64_t group = 1;
+  Shape out;
+};
+Result<ConvSetup> setup_conv(const ir::Attributes& a, const Shape& x, const Shape& w);
+
 // The common start of Conv and ConvTranspose shape inference: X and W must be float32 (the
 // output is), and each shape of unknown rank takes the other's rank with unknown dims. Returns
 // {x, w}, or nullopt when neither rank is known.

@@ -109,33 +109,9 @@ Status check_multiplier(std::string_view op, float m) {
 
 // --- Convolution ------------------------------------------------------------------------
 
-Result<IntConvSetup> setup_int_conv(std::string_view op, const ir::Attributes& a, const Shape& x, const Shape& w) {
-  if (x.size() < 3 || x.size() > 5)
-    return Status::errorf("{}: input x has shape {}, expected rank 3 to 5 ([N, C, 1 to 3 spatial dims])", op,
-                          shape_str(x));
-  if (w.size() != x.size())
-    return Status::errorf("{}: weight w has shape {}, expected rank {} like x {}", op, shape_str(w), x.size(),
-                          shape_str(x));
-  IntConvSetup s;
-  LB_ASSIGN_OR_RETURN(s.group, a.get_int("group", 1));
-  if (s.group < 1 || s.group > kMaxWindowAttr)
-    return Status::errorf("{}: attribute 'group' is {}, expected >= 1", op, s.group);
-  const int64_t C = x[1], M = w[0], Cg = w[1];
-  // Divisions, not Cg · group: a declared shape may hold dims near 2^63.
-  if (C >= 0 && C % s.group != 0) return Status::errorf("{}: group {} does not divide the {} input channels", op, s.group, C);
-  if (C >= 0 && Cg >= 0 && Cg != C / s.group)
-    return Status::errorf("{}: weight w {} has {} input channels per group, x has {} channels in {} groups of {}", op,
-                          shape_str(w), Cg, C, s.group, C / s.group);
-  if (M >= 0 && M % s.group != 0)
-    return Status::errorf("{}: group {} does not divide the {} output channels of w", op, s.group, M);
-  const size_t rank = x.size() - 2;
-  Result<WindowAttrs> wa = read_window_attrs(a, rank, spatial_dims(w), true, false);
-  if (!wa.is_ok()) return wa.status().with_context(op);
-  Result<WindowPlan> plan = plan_window(*wa, spatial_dims(x));
-  if (!plan.is_ok()) return plan.status().with_context(op);
-  s.plan = std::move(plan).value();
-  s.out = {x[0], M};
-  s.out.insert(s.out.end(), s.plan.out.begin(), s.plan.out.end());
+Result<ConvSetup> int_conv_setup(std::string_view op, const ir::Attributes& a, const Shape& x, const Shape& w) {
+  Result<ConvSetup> s = setup_conv(a, x, w);
+  if (!s.is_ok()) return s.status().with_context(op);
   return s;
 }
 
@@ -147,7 +123,7 @@ Result<Shape> infer_int_conv(std::string_view op, const InferCtx& c, size_t xi, 
   if (!X.shape && !W.shape) return Shape{};
   const size_t rank = X.shape ? X.shape->size() : W.shape->size();
   const Shape x = X.shape ? *X.shape : Shape(rank, -1), w = W.shape ? *W.shape : Shape(rank, -1);
-  LB_ASSIGN_OR_RETURN(IntConvSetup s, setup_int_conv(op, c.attrs(), x, w));
+  LB_ASSIGN_OR_RETURN(ConvSetup s, int_conv_setup(op, c.attrs(), x, w));
   return s.out;
 }
 
@@ -185,7 +161,7 @@ void im2col_s16(const kernels::ConvGeom& g, const T* x, int64_t channels, int32_
 }  // namespace
 
 Result<Tensor> conv_integer(std::string_view op, const Tensor& x, int32_t x_zero, const Tensor& w,
-                            const std::vector<int32_t>& w_zero, const int32_t* bias, const IntConvSetup& s,
+                            const std::vector<int32_t>& w_zero, const int32_t* bias, const ConvSetup& s,
                             ThreadPool& pool) {
   LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make_uninit(DType::kI32, s.out));
   if (y.numel() == 0) return y;

@@ -79,15 +79,8 @@ inline int32_t qmax(DType t) { return t == DType::kI8 ? 127 : 255; }
 
 // --- Convolution ------------------------------------------------------------------------
 
-struct IntConvSetup {
-  WindowPlan plan;
-  int64_t group = 1;
-  Shape out;  // [N, M, spatial out...]; dims < 0 unknown
-};
-
-// Conv's attributes (auto_pad, dilations, group, kernel_shape, pads, strides) against x and w
-// of known ranks (dims may be unknown, < 0). Same rules as Conv.
-Result<IntConvSetup> setup_int_conv(std::string_view op, const ir::Attributes& a, const Shape& x, const Shape& w);
+// setup_conv (conv_util.h) with errors prefixed by `op`.
+Result<ConvSetup> int_conv_setup(std::string_view op, const ir::Attributes& a, const Shape& x, const Shape& w);
 
 // Shape inference of x (input xi) and w (input wi): both u8 or i8 where known; the output shape
 // when the ranks are known, else an empty shape (a conv output is never a scalar).
@@ -97,7 +90,7 @@ Result<Shape> infer_int_conv(std::string_view op, const InferCtx& c, size_t xi, 
 // by the caller), w_zero of size 1 or M, bias [M] or nullptr. Parallel over images, groups and
 // blocks of output positions.
 Result<Tensor> conv_integer(std::string_view op, const Tensor& x, int32_t x_zero, const Tensor& w,
-                            const std::vector<int32_t>& w_zero, const int32_t* bias, const IntConvSetup& s,
+                            const std::vector<int32_t>& w_zero, const int32_t* bias, const ConvSetup& s,
                             ThreadPool& pool);
 
 // --- Matrix multiplication --------------------------------------------------------------

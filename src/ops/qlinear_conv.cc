@@ -60,7 +60,7 @@ Status qlinear_conv_forward(RunCtx& c) {
   LB_TRY(check_dtype(kOp, "weight w", w.dtype(), kInt8DTypes));
   LB_TRY(check_dtype(kOp, "y_zero_point", c.in(7).dtype(), kInt8DTypes));
   const DType out = c.in(7).dtype();
-  LB_ASSIGN_OR_RETURN(IntConvSetup s, setup_int_conv(kOp, c.attrs(), x.shape(), w.shape()));
+  LB_ASSIGN_OR_RETURN(ConvSetup s, int_conv_setup(kOp, c.attrs(), x.shape(), w.shape()));
   const int64_t M = w.dim(0);
   LB_ASSIGN_OR_RETURN(std::vector<float> xs, read_scale(kOp, "x_scale", c.in(1), -1));
   LB_ASSIGN_OR_RETURN(std::vector<int32_t> xz, read_zero_point(kOp, "x_zero_point", &c.in(2), x.dtype(), -1));

@@ -225,7 +225,7 @@ TEST(ConvInteger, RejectsBadInputs) {
   EXPECT_TRUE(op_fails_with("ConvInteger", {x, w}, g3, "group 3 does not divide the 2 input channels"));
   ir::Attributes g2;
   g2.set("group", int64_t{2});
-  EXPECT_TRUE(op_fails_with("ConvInteger", {x, w}, g2, "has 2 input channels per group, x has 2 channels in 2 groups of 1"));
+  EXPECT_TRUE(op_fails_with("ConvInteger", {x, w}, g2, "has 2 input channels per group, X has 2 channels in 2 groups of 1"));
   EXPECT_TRUE(op_fails_with("ConvInteger", {x, Tensor::zeros(DType::kI8, {2, 2, 5, 5})}, {}, "larger than the padded input"));
   // A hostile pad: the output would be ~2^62 elements, refused before anything is allocated.
   ir::Attributes huge;
