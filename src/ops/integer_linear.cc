@@ -205,46 +205,9 @@ Result<Tensor> conv_integer(std::string_view op, const Tensor& x, int32_t x_zero
 
 // --- Matrix multiplication --------------------------------------------------------------
 
-Result<IntMatMulPlan> plan_int_matmul(std::string_view op, const Shape& sa, const Shape& sb) {
-  if (sa.empty() || sb.empty())
-    return Status::errorf("{}: inputs must have rank >= 1, got A {} and B {}", op, shape_str(sa), shape_str(sb));
-  Shape a = sa, b = sb;
-  const bool a_vec = a.size() == 1, b_vec = b.size() == 1;
-  if (a_vec) a.insert(a.begin(), 1);
-  if (b_vec) b.push_back(1);
-  IntMatMulPlan p;
-  p.m = a[a.size() - 2];
-  p.k = a.back();
-  const int64_t kb = b[b.size() - 2];
-  p.n = b.back();
-  if (p.k >= 0 && kb >= 0 && p.k != kb)
-    return Status::errorf("{}: A {} and B {} do not chain: inner dims {} and {}", op, shape_str(sa), shape_str(sb), p.k,
-                          kb);
-  if (p.k < 0) p.k = kb;
-  const size_t ra = a.size() - 2, rb = b.size() - 2, r = std::max(ra, rb);
-  p.a_batch.assign(r - ra, 1);
-  p.a_batch.insert(p.a_batch.end(), a.begin(), a.begin() + static_cast<std::ptrdiff_t>(ra));
-  p.b_batch.assign(r - rb, 1);
-  p.b_batch.insert(p.b_batch.end(), b.begin(), b.begin() + static_cast<std::ptrdiff_t>(rb));
-  for (size_t i = 0; i < r; ++i) {
-    const int64_t x = p.a_batch[i], y = p.b_batch[i];
-    int64_t d;
-    if (x == 1) {
-      d = y;
-    } else if (y == 1) {
-      d = x;
-    } else if (x < 0 || y < 0) {
-      d = std::max(x, y);  // the known one, if any (the unknown must be 1 or equal)
-    } else if (x == y) {
-      d = x;
-    } else {
-      return Status::errorf("{}: batch dims of A {} and B {} do not broadcast", op, shape_str(sa), shape_str(sb));
-    }
-    p.batch.push_back(d);
-  }
-  p.out = p.batch;
-  if (!a_vec) p.out.push_back(p.m);
-  if (!b_vec) p.out.push_back(p.n);
+Result<MatMulPlan> plan_int_matmul(std::string_view op, const Shape& a, const Shape& b) {
+  Result<MatMulPlan> p = plan_matmul(a, b);
+  if (!p.is_ok()) return p.status().with_context(op);
   return p;
 }
 
@@ -300,7 +263,7 @@ Result<MatParam<int32_t>> read_mat_zero_point(std::string_view op, std::string_v
   return p;
 }
 
-MatMulBatches matmul_batches(const IntMatMulPlan& p) {
+MatMulBatches matmul_batches(const MatMulPlan& p) {
   // Batch-count strides of each operand over the broadcast dims (0 where it broadcasts).
   const size_t r = p.batch.size();
   std::vector<int64_t> sa(r), sb(r);
@@ -329,7 +292,7 @@ MatMulBatches matmul_batches(const IntMatMulPlan& p) {
 }
 
 Result<Tensor> matmul_integer(std::string_view op, const Tensor& a, const MatParam<int32_t>& a_zero, const Tensor& b,
-                              const MatParam<int32_t>& b_zero, const IntMatMulPlan& p, ThreadPool& pool) {
+                              const MatParam<int32_t>& b_zero, const MatMulPlan& p, ThreadPool& pool) {
   LB_ASSIGN_OR_RETURN(Tensor y, Tensor::make_uninit(DType::kI32, p.out));
   if (y.numel() == 0) return y;
   const int64_t M = p.m, N = p.n, K = p.k;

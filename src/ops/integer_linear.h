@@ -20,6 +20,7 @@
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "ops/conv_util.h"
+#include "ops/matmul_plan.h"
 #include "ops/op.h"
 #include "ops/tensor_op_util.h"
 
@@ -97,14 +98,8 @@ Result<Tensor> conv_integer(std::string_view op, const Tensor& x, int32_t x_zero
 
 // MatMul's numpy semantics: a 1-D A is a row [1, K], a 1-D B a column [K, 1] (the added dim is
 // dropped from the result); batch dims broadcast.
-struct IntMatMulPlan {
-  Shape out;               // result shape
-  Shape batch;             // broadcast batch dims
-  Shape a_batch, b_batch;  // each operand's batch dims, left-padded with 1 to batch.size()
-  int64_t m = -1, n = -1, k = -1;
-};
-// Shapes may hold unknown dims (< 0).
-Result<IntMatMulPlan> plan_int_matmul(std::string_view op, const Shape& a, const Shape& b);
+// plan_matmul (matmul_plan.h) with errors prefixed by `op`.
+Result<MatMulPlan> plan_int_matmul(std::string_view op, const Shape& a, const Shape& b);
 
 // A parameter of A per row or of B per column, possibly per batch of that operand:
 // value(batch, i) = v[batch · batch_stride + i · stride] (strides 0 where it is shared).
@@ -130,11 +125,11 @@ struct MatMulBatches {
   std::vector<int64_t> a, b;
 };
 // For a plan with known dims whose result is not empty.
-MatMulBatches matmul_batches(const IntMatMulPlan& p);
+MatMulBatches matmul_batches(const MatMulPlan& p);
 
 // y int32 = (A − a_zero) @ (B − b_zero) with the plan's broadcasting; A and B u8 or i8 (checked
 // by the caller). Parallel over batches and blocks of rows.
 Result<Tensor> matmul_integer(std::string_view op, const Tensor& a, const MatParam<int32_t>& a_zero, const Tensor& b,
-                              const MatParam<int32_t>& b_zero, const IntMatMulPlan& p, ThreadPool& pool);
+                              const MatParam<int32_t>& b_zero, const MatMulPlan& p, ThreadPool& pool);
 
 }  // namespace lowbit::ops

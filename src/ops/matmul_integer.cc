@@ -21,7 +21,7 @@ Status matmul_integer_infer(InferCtx& c) {
   LB_TRY(check_zero_dtype(kOp, c, 3, 1, "b_zero_point"));
   c.outputs[0].dtype = DType::kI32;
   if (c.inputs[0].shape && c.inputs[1].shape) {
-    LB_ASSIGN_OR_RETURN(IntMatMulPlan p, plan_int_matmul(kOp, *c.inputs[0].shape, *c.inputs[1].shape));
+    LB_ASSIGN_OR_RETURN(MatMulPlan p, plan_int_matmul(kOp, *c.inputs[0].shape, *c.inputs[1].shape));
     c.outputs[0].shape = std::move(p.out);
   }
   return Status::ok();
@@ -33,7 +33,7 @@ Status matmul_integer_forward(RunCtx& c) {
   const Tensor& b = c.in(1);
   LB_TRY(check_dtype(kOp, "input A", a.dtype(), kInt8DTypes));
   LB_TRY(check_dtype(kOp, "input B", b.dtype(), kInt8DTypes));
-  LB_ASSIGN_OR_RETURN(IntMatMulPlan p, plan_int_matmul(kOp, a.shape(), b.shape()));
+  LB_ASSIGN_OR_RETURN(MatMulPlan p, plan_int_matmul(kOp, a.shape(), b.shape()));
   LB_ASSIGN_OR_RETURN(MatParam<int32_t> az,
                       read_mat_zero_point(kOp, "a_zero_point", c.has_input(2) ? &c.in(2) : nullptr, a, true, true));
   LB_ASSIGN_OR_RETURN(MatParam<int32_t> bz,

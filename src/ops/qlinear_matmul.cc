@@ -30,7 +30,7 @@ Status qlinear_matmul_infer(InferCtx& c) {
   LB_ASSIGN_OR_RETURN(std::optional<DType> dt, infer_qlinear_dtype(kOp, c, 7));
   c.outputs[0].dtype = dt;
   if (c.inputs[0].shape && c.inputs[3].shape) {
-    LB_ASSIGN_OR_RETURN(IntMatMulPlan p, plan_int_matmul(kOp, *c.inputs[0].shape, *c.inputs[3].shape));
+    LB_ASSIGN_OR_RETURN(MatMulPlan p, plan_int_matmul(kOp, *c.inputs[0].shape, *c.inputs[3].shape));
     c.outputs[0].shape = std::move(p.out);
   }
   return Status::ok();
@@ -44,7 +44,7 @@ struct Requant {
 
 // y[bi, r, c] = requantize(acc[bi, r, c]) with the multiplier of row r and column c.
 template <typename T>
-void requantize_rows(const int32_t* acc, const IntMatMulPlan& p, const MatMulBatches& mb, const Requant& q, T* y,
+void requantize_rows(const int32_t* acc, const MatMulPlan& p, const MatMulBatches& mb, const Requant& q, T* y,
                      ThreadPool& pool) {
   const int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
   const int64_t M = p.m, N = p.n, rows = static_cast<int64_t>(mb.a.size()) * M;
@@ -70,7 +70,7 @@ Status qlinear_matmul_forward(RunCtx& c) {
   LB_TRY(check_dtype(kOp, "input b", b.dtype(), kInt8DTypes));
   LB_TRY(check_dtype(kOp, "y_zero_point", c.in(7).dtype(), kInt8DTypes));
   const DType out = c.in(7).dtype();
-  LB_ASSIGN_OR_RETURN(IntMatMulPlan p, plan_int_matmul(kOp, a.shape(), b.shape()));
+  LB_ASSIGN_OR_RETURN(MatMulPlan p, plan_int_matmul(kOp, a.shape(), b.shape()));
   Requant q;
   LB_ASSIGN_OR_RETURN(q.as, read_mat_scale(kOp, "a_scale", c.in(1), a.shape(), true, true));
   LB_ASSIGN_OR_RETURN(MatParam<int32_t> az, read_mat_zero_point(kOp, "a_zero_point", &c.in(2), a, true, true));
