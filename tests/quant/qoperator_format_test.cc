@@ -114,8 +114,11 @@ TEST(QOperatorFormat, QOperatorGraphUsesIntegerOps) {
     EXPECT_EQ(c["Conv"], 0);
     EXPECT_GT(c["DynamicQuantizeLinear"], 0);
     // ONNX Runtime's ConvInteger takes uint8 weights: the int8 ones are shifted by 128.
-    for (const ir::Node& n : g->nodes)
-      if (n.op_type == "ConvInteger") EXPECT_EQ(g->value(n.input(1)).constant->dtype(), DType::kU8) << n.name;
+    for (const ir::Node& n : g->nodes) {
+      if (n.op_type == "ConvInteger") {
+        EXPECT_EQ(g->value(n.input(1)).constant->dtype(), DType::kU8) << n.name;
+      }
+    }
   }
 }
 
