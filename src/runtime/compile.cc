@@ -534,6 +534,28 @@ class Compiler {
     return make_conv_step(std::move(spec));
   }
 
+  // Whether Gemm / MatMul node n on input xv has an integer kernel: Gemm without transA and
+  // with α = β = 1 on a 2-D input, MatMul on an input of rank ≥ 2, static shapes. Sets *trans_b
+  // (Gemm's transB) or *why.
+  Result<bool> gemm_fits(const ir::Node& n, const ir::Value& xv, int64_t* trans_b, std::string* why) const {
+    const bool gemm = n.op_type == "Gemm";
+    if (gemm) {
+      LB_ASSIGN_OR_RETURN(int64_t trans_a, n.attrs.get_int("transA", 0));
+      LB_ASSIGN_OR_RETURN(*trans_b, n.attrs.get_int("transB", 0));
+      LB_ASSIGN_OR_RETURN(float alpha, n.attrs.get_float("alpha", 1.0f));
+      LB_ASSIGN_OR_RETURN(float beta, n.attrs.get_float("beta", 1.0f));
+      if (trans_a != 0 || alpha != 1.0f || (n.has_input(2) && beta != 1.0f)) {
+        *why = "Gemm with transA, alpha ≠ 1 or beta ≠ 1 has no integer kernel";
+        return false;
+      }
+    }
+    if (!xv.shape || xv.shape->size() < 2 || (gemm && xv.shape->size() != 2) || !static_shape(xv)) {
+      *why = "the input's shape is not known";
+      return false;
+    }
+    return true;
+  }
+
   Result<std::unique_ptr<Step>> match_gemm(int i, std::string* why) {
     const ir::Node& n = g_->nodes[static_cast<size_t>(i)];
     const bool gemm = n.op_type == "Gemm";
@@ -541,20 +563,8 @@ class Compiler {
     if (!x) return std::unique_ptr<Step>();
     const ir::Value& xv = g_->value(n.input(0));
     int64_t trans_b = 0;
-    if (gemm) {
-      LB_ASSIGN_OR_RETURN(int64_t trans_a, n.attrs.get_int("transA", 0));
-      LB_ASSIGN_OR_RETURN(trans_b, n.attrs.get_int("transB", 0));
-      LB_ASSIGN_OR_RETURN(float alpha, n.attrs.get_float("alpha", 1.0f));
-      LB_ASSIGN_OR_RETURN(float beta, n.attrs.get_float("beta", 1.0f));
-      if (trans_a != 0 || alpha != 1.0f || (n.has_input(2) && beta != 1.0f)) {
-        *why = "Gemm with transA, alpha ≠ 1 or beta ≠ 1 has no integer kernel";
-        return std::unique_ptr<Step>();
-      }
-    }
-    if (!xv.shape || xv.shape->size() < 2 || (gemm && xv.shape->size() != 2) || !static_shape(xv)) {
-      *why = "the input's shape is not known";
-      return std::unique_ptr<Step>();
-    }
+    LB_ASSIGN_OR_RETURN(const bool fits, gemm_fits(n, xv, &trans_b, why));
+    if (!fits) return std::unique_ptr<Step>();
     const quant::WeightQuant* w = int_weight(n, trans_b ? 0 : 1, 2, why);
     if (!w || !find_unit(i, why)) return std::unique_ptr<Step>();
     const Shape& ws = w->q.shape();
@@ -950,20 +960,8 @@ class Compiler {
     }
     const bool gemm = n.op_type == "Gemm";
     int64_t trans_b = 0;
-    if (gemm) {
-      LB_ASSIGN_OR_RETURN(int64_t trans_a, n.attrs.get_int("transA", 0));
-      LB_ASSIGN_OR_RETURN(trans_b, n.attrs.get_int("transB", 0));
-      LB_ASSIGN_OR_RETURN(float alpha, n.attrs.get_float("alpha", 1.0f));
-      LB_ASSIGN_OR_RETURN(float beta, n.attrs.get_float("beta", 1.0f));
-      if (trans_a != 0 || alpha != 1.0f || (n.has_input(2) && beta != 1.0f)) {
-        *why = "Gemm with transA, alpha ≠ 1 or beta ≠ 1 has no integer kernel";
-        return std::unique_ptr<Step>();
-      }
-    }
-    if (!xv.shape || xv.shape->size() < 2 || (gemm && xv.shape->size() != 2) || !static_shape(xv)) {
-      *why = "the input's shape is not known";
-      return std::unique_ptr<Step>();
-    }
+    LB_ASSIGN_OR_RETURN(const bool fits, gemm_fits(n, xv, &trans_b, why));
+    if (!fits) return std::unique_ptr<Step>();
     const quant::WeightQuant* w = int_weight(n, trans_b ? 0 : 1, 2, why);
     if (!w) return std::unique_ptr<Step>();
     const Shape& ws = w->q.shape();

@@ -3,7 +3,7 @@
 // depthwise kernel — with dyadic requantization straight into the NHWC output.
 //
 // Work is cut into chunks of whole images sized so one chunk's patches and accumulators stay
-// in L2 (kChunkBytes). With several chunks and threads, each thread runs whole chunks start to
+// in L2 (kConvChunkBytes). With several chunks and threads, each thread runs whole chunks start to
 // finish (im2col, GEMM, requantize) with no barrier in between; a single chunk (batch 1)
 // instead lets the GEMM split its own work over the pool.
 #include <algorithm>
@@ -18,8 +18,6 @@
 namespace lowbit::runtime {
 namespace {
 
-constexpr int64_t kChunkBytes = 384 * 1024;
-
 class ConvStep final : public Step {
  public:
   explicit ConvStep(ConvSpec s) : s_(std::move(s)) {
@@ -28,10 +26,9 @@ class ConvStep final : public Step {
     ocg_ = s_.out_channels / s_.groups;
     cg_ = g.c / s_.groups;
     k_ = cg_ * g.kh * g.kw;
-    direct_ = !s_.depthwise && s_.groups == 1 && g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 &&
-              g.pad_t == 0 && g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
+    direct_ = conv_reads_input_directly(g, s_.groups, s_.depthwise);
     const int64_t per_image = s_.depthwise ? g.h * g.w * g.c : p_ * ((direct_ ? 0 : k_) + 5 * ocg_);
-    chunk_ = std::max<int64_t>(1, kChunkBytes / std::max<int64_t>(per_image, 1));
+    chunk_ = std::max<int64_t>(1, kConvChunkBytes / std::max<int64_t>(per_image, 1));
   }
 
   std::string describe() const override {

@@ -21,6 +21,7 @@
 #include "kernels/int8/nhwc8.h"
 #include "kernels/int8/quantize8.h"
 #include "runtime/scratch.h"
+#include "runtime/steps.h"
 
 namespace lowbit::runtime {
 namespace {
@@ -29,7 +30,6 @@ using kernels::max_f32;
 using kernels::min_f32;
 
 constexpr int64_t kElementGrain = 16384;
-constexpr int64_t kChunkBytes = 384 * 1024;  // conv scratch per chunk of images (as conv_step.cc)
 constexpr int64_t kBlockBytes = 256 * 1024;  // int32 accumulators of one GEMM row block
 
 // Runs fn(i0, i1) over [0, n) in pieces of at least `grain`, over the pool when worthwhile.
@@ -170,10 +170,9 @@ class DynamicConvStep final : public Step {
     ocg_ = s_.out_channels / s_.groups;
     cg_ = g.c / s_.groups;
     k_ = cg_ * g.kh * g.kw;
-    direct_ = !s_.depthwise && s_.groups == 1 && g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 &&
-              g.pad_t == 0 && g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
+    direct_ = conv_reads_input_directly(g, s_.groups, s_.depthwise);
     const int64_t per_image = s_.depthwise ? p_ * g.c * 4 : p_ * ((direct_ ? 0 : k_) + 4 * ocg_);
-    chunk_ = std::max<int64_t>(1, kChunkBytes / std::max<int64_t>(per_image, 1));
+    chunk_ = std::max<int64_t>(1, kConvChunkBytes / std::max<int64_t>(per_image, 1));
   }
 
   bool integer() const override { return false; }  // writes FP32, allocated here (FP32 readers may alias it)

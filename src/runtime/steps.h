@@ -51,6 +51,15 @@ struct ConvSpec {
 };
 std::unique_ptr<Step> make_conv_step(ConvSpec spec);
 
+// Scratch budget of a conv step per chunk of images (im2col patches and accumulators).
+inline constexpr int64_t kConvChunkBytes = 384 * 1024;
+
+// A 1×1, stride-1, unpadded, ungrouped conv reads its NHWC input in place as the GEMM's A.
+inline bool conv_reads_input_directly(const kernels::Conv2dGeom& g, int64_t groups, bool depthwise) {
+  return !depthwise && groups == 1 && g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_t == 0 &&
+         g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
+}
+
 // Gemm / MatMul with a constant weight: x [M, K] (any leading dims flattened into M) times
 // Wᵀ, W [N][K] packed, plus bias, requantized per output channel.
 struct GemmSpec {

@@ -18,6 +18,8 @@ namespace {
 
 using testing::fmnist;
 using testing::quantize_reference;
+using testing::same_bytes;
+using testing::simulate;
 using testing::temp_dir;
 
 std::string read_bytes(const std::string& path) {
@@ -25,18 +27,6 @@ std::string read_bytes(const std::string& path) {
   std::stringstream s;
   s << f.rdbuf();
   return s.str();
-}
-
-Tensor simulate(const QuantizedModel& m, const Tensor& x) {
-  auto sim = make_simulation(m);
-  EXPECT_TRUE(sim.is_ok()) << sim.status().message();
-  auto y = sim->session.run({x});
-  EXPECT_TRUE(y.is_ok()) << y.status().message();
-  return (*y)[0];
-}
-
-bool same_tensor(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }
 
 // save → load keeps every annotation and the simulated outputs bit for bit; a second
@@ -65,7 +55,7 @@ void check_round_trip(const std::string& model, const std::string& recipe) {
   auto test = fmnist("test");
   data::Batch batch;
   ASSERT_TRUE(test->read(0, 16, &batch).is_ok());
-  EXPECT_TRUE(same_tensor(simulate(m, batch.x), simulate(*a, batch.x)));
+  EXPECT_TRUE(same_bytes(simulate(m, batch.x), simulate(*a, batch.x)));
 }
 
 TEST(QdqFormat, RoundTripIsLosslessForEveryPreset) {

@@ -24,6 +24,8 @@ namespace {
 
 using testing::fmnist;
 using testing::quantize_reference;
+using testing::same_bytes;
+using testing::simulate;
 using testing::temp_dir;
 
 std::map<std::string, int> op_counts(const ir::Graph& g) {
@@ -38,18 +40,6 @@ Tensor first_images(int64_t n) {
   Status st = ds->read(0, n, &batch);
   EXPECT_TRUE(st.is_ok()) << st.message();
   return batch.x;
-}
-
-Tensor simulate(const QuantizedModel& m, const Tensor& x) {
-  auto sim = make_simulation(m);
-  EXPECT_TRUE(sim.is_ok()) << sim.status().message();
-  auto y = sim->session.run({x});
-  EXPECT_TRUE(y.is_ok()) << y.status().message();
-  return (*y)[0];
-}
-
-bool same_bytes(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }
 
 // export (form) → import gives the model lowbit's own file gives: same graph, annotations,

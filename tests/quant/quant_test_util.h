@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 #include "exec/model.h"
 #include "quant/calibrate.h"
 #include "quant/recipe.h"
+#include "quant/simulate.h"
 
 namespace lowbit::quant::testing {
 
@@ -38,6 +40,21 @@ inline QuantizedModel quantize_reference(const std::string& model, const std::st
   auto m = quantize_model(*g, *r, calib.get(), opts);
   EXPECT_TRUE(m.is_ok()) << m.status().message();
   return m.is_ok() ? std::move(*m) : QuantizedModel{};
+}
+
+// The simulated first output of `m` on x.
+inline Tensor simulate(const QuantizedModel& m, const Tensor& x) {
+  auto sim = make_simulation(m);
+  EXPECT_TRUE(sim.is_ok()) << sim.status().message();
+  if (!sim.is_ok()) return Tensor();
+  auto y = sim->session.run({x});
+  EXPECT_TRUE(y.is_ok()) << y.status().message();
+  return y.is_ok() ? (*y)[0] : Tensor();
+}
+
+// Same dtype, shape and bytes.
+inline bool same_bytes(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }
 
 // A fresh empty folder under the test temp dir.
